@@ -1,0 +1,124 @@
+/**
+ * Accounts and sessions: PBKDF2 password hashing with `crypto.subtle`, random session tokens
+ * stored only as SHA-256 hashes, and `authenticate`, which turns a request's `session` cookie or
+ * `Authorization: Bearer` token into a user (or the demo guest, in demo mode).
+ */
+import type { Store, User } from "./store/store.ts";
+import { unauthorized } from "./errors.ts";
+
+export const SESSION_COOKIE = "session";
+/** The user every anonymous request acts as in demo mode; a member of board-1 only. */
+export const DEMO_GUEST_ID = "user-guest";
+
+const encoder = new TextEncoder();
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, [
+    "deriveBits",
+  ]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt: salt as BufferSource, iterations },
+    key,
+    256,
+  );
+  return new Uint8Array(bits);
+}
+
+/** Hashes a password as `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64 parts). */
+export async function hashPassword(password: string, iterations: number): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const hash = await pbkdf2(password, salt, iterations);
+  return `pbkdf2-sha256$${iterations}$${toBase64(salt)}$${toBase64(hash)}`;
+}
+
+/** Checks a password against a stored hash in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, iterations, salt, expected] = stored.split("$");
+  if (scheme !== "pbkdf2-sha256" || !expected) return false;
+  const actual = await pbkdf2(password, fromBase64(salt), Number(iterations));
+  const wanted = fromBase64(expected);
+  if (actual.length !== wanted.length) return false;
+  let difference = 0;
+  for (let i = 0; i < actual.length; i++) difference |= actual[i] ^ wanted[i];
+  return difference === 0;
+}
+
+/** A new random session token (what the client holds) and its hash (what the database holds). */
+export async function newSessionToken(): Promise<{ token: string; tokenHash: string }> {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = toBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return { token, tokenHash: await hashToken(token) };
+}
+
+export async function hashToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(token));
+  return toBase64(new Uint8Array(digest));
+}
+
+/** The session token a request carries: Bearer header first, then the cookie. */
+export function sessionToken(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (header?.toLowerCase().startsWith("bearer ")) return header.slice(7).trim() || null;
+  const cookies = request.headers.get("cookie") ?? "";
+  for (const part of cookies.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join("=")) || null;
+  }
+  return null;
+}
+
+export interface AuthOptions {
+  demo: boolean;
+  adminEmails: string[];
+}
+
+/** Who is asking. */
+export interface Caller {
+  user: User;
+  /** Hash of the session token, when the caller has one (for logout and revocation). */
+  sessionHash: string | null;
+  isAdmin: boolean;
+}
+
+/**
+ * Resolves the caller of a request. A token that is present but invalid is refused even in demo
+ * mode, so a client learns its session expired instead of silently becoming the guest.
+ */
+export async function authenticate(
+  request: Request,
+  store: Store,
+  options: AuthOptions,
+): Promise<Caller> {
+  const token = sessionToken(request);
+  if (token) {
+    const sessionHash = await hashToken(token);
+    const user = await store.findSessionUser(sessionHash);
+    if (!user) throw unauthorized("Your session has expired or is invalid; sign in again");
+    return { user, sessionHash, isAdmin: isAdmin(user, options) };
+  }
+  if (options.demo) {
+    const guest = await store.getUser(DEMO_GUEST_ID);
+    if (guest) return { user: guest, sessionHash: null, isAdmin: true };
+  }
+  throw unauthorized();
+}
+
+function isAdmin(user: User, options: AuthOptions): boolean {
+  return options.demo || user.isAdmin ||
+    options.adminEmails.some((email) => email.toLowerCase() === user.email.toLowerCase());
+}
+
+/** The Set-Cookie value for a new session (or, with an empty token, for clearing it). */
+export function sessionCookie(token: string, maxAgeSeconds: number, secure: boolean): string {
+  const parts = [
+    `${SESSION_COOKIE}=${token}`,
+    "Path=/",
+    "HttpOnly",
+    "SameSite=Lax",
+    `Max-Age=${token ? maxAgeSeconds : 0}`,
+  ];
+  if (secure) parts.push("Secure");
+  return parts.join("; ");
+}

@@ -1,0 +1,372 @@
+/**
+ * Configuration: every setting is an environment variable and also a command-line flag
+ * (`PORT=4000` or `--port 4000` / `--port=4000`; flags win). Values are validated once at
+ * start-up; a bad value stops the server with a message naming the setting.
+ */
+
+/** The transports a deployment can switch on or off. */
+export const TRANSPORTS = ["websocket", "sse", "longpoll", "poll"] as const;
+export type Transport = typeof TRANSPORTS[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** SQLite file path (or `:memory:`). */
+  databaseUrl: string;
+  /** Demo mode: anonymous requests act as the demo guest; demo data is seeded. */
+  demo: boolean;
+  /** Seed the demo data in normal mode too (idempotent). */
+  seed: boolean;
+  signup: boolean;
+  adminEmails: string[];
+  pbkdf2Iterations: number;
+  sessionTtlHours: number;
+  cookieSecure: boolean;
+  /** Origins allowed to open WebSockets; empty means "same host as the request". */
+  allowedOrigins: string[];
+  transports: Transport[];
+  maxBodyBytes: number;
+  sseHeartbeatMs: number;
+  sseRetryMs: number;
+  /** Bytes an SSE client may have queued (not yet read) before it is disconnected as slow. */
+  sseQueueBytes: number;
+  sseMaxBoards: number;
+  longPollTimeoutMs: number;
+  longPollMaxPerUser: number;
+  wsHeartbeatMs: number;
+  wsMaxMessageBytes: number;
+  wsMaxConnectionsPerUser: number;
+  /** Bytes a WebSocket may have buffered before ephemeral messages are dropped; twice that closes it. */
+  wsBufferBytes: number;
+  /** Typing/cursor messages per second per connection (token bucket, burst = 2 s worth). */
+  wsEphemeralRate: number;
+  typingTimeoutMs: number;
+  eventRetentionCount: number;
+  eventRetentionHours: number;
+  pruneIntervalMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: "debug" | "info" | "warn" | "silent";
+}
+
+type Kind = "int" | "bool" | "string" | "list";
+interface Option {
+  key: keyof Config;
+  env: string;
+  kind: Kind;
+  default: string;
+  min?: number;
+  choices?: readonly string[];
+  secret?: boolean;
+  help: string;
+}
+
+/** The table of settings; README's configuration section mirrors it. */
+export const OPTIONS: Option[] = [
+  { key: "port", env: "PORT", kind: "int", default: "3000", min: 0, help: "TCP port (0 = any)" },
+  { key: "host", env: "HOST", kind: "string", default: "127.0.0.1", help: "interface to bind" },
+  {
+    key: "databaseUrl",
+    env: "DATABASE_URL",
+    kind: "string",
+    default: "./data/liveboard.db",
+    secret: true,
+    help: "SQLite file path",
+  },
+  { key: "demo", env: "DEMO", kind: "bool", default: "false", help: "demo mode" },
+  { key: "seed", env: "SEED", kind: "bool", default: "false", help: "seed demo data" },
+  { key: "signup", env: "SIGNUP", kind: "bool", default: "true", help: "allow POST /signup" },
+  {
+    key: "adminEmails",
+    env: "ADMIN_EMAILS",
+    kind: "list",
+    default: "",
+    help: "emails allowed /admin",
+  },
+  {
+    key: "pbkdf2Iterations",
+    env: "PBKDF2_ITERATIONS",
+    kind: "int",
+    default: "600000",
+    min: 1,
+    help: "password hash cost",
+  },
+  {
+    key: "sessionTtlHours",
+    env: "SESSION_TTL_HOURS",
+    kind: "int",
+    default: "720",
+    min: 1,
+    help: "session lifetime",
+  },
+  {
+    key: "cookieSecure",
+    env: "COOKIE_SECURE",
+    kind: "bool",
+    default: "false",
+    help: "mark the session cookie Secure (behind HTTPS)",
+  },
+  {
+    key: "allowedOrigins",
+    env: "ALLOWED_ORIGINS",
+    kind: "list",
+    default: "",
+    help: "extra origins allowed to open WebSockets",
+  },
+  {
+    key: "transports",
+    env: "TRANSPORTS",
+    kind: "list",
+    default: TRANSPORTS.join(","),
+    choices: TRANSPORTS,
+    help: "enabled transports",
+  },
+  {
+    key: "maxBodyBytes",
+    env: "MAX_BODY_BYTES",
+    kind: "int",
+    default: "65536",
+    min: 1024,
+    help: "largest request body",
+  },
+  {
+    key: "sseHeartbeatMs",
+    env: "SSE_HEARTBEAT_MS",
+    kind: "int",
+    default: "15000",
+    min: 10,
+    help: "SSE comment heartbeat",
+  },
+  {
+    key: "sseRetryMs",
+    env: "SSE_RETRY_MS",
+    kind: "int",
+    default: "3000",
+    min: 0,
+    help: "SSE retry hint",
+  },
+  {
+    key: "sseQueueBytes",
+    env: "SSE_QUEUE_BYTES",
+    kind: "int",
+    default: "1048576",
+    min: 1024,
+    help: "unread bytes before an SSE client is dropped as slow",
+  },
+  {
+    key: "sseMaxBoards",
+    env: "SSE_MAX_BOARDS",
+    kind: "int",
+    default: "20",
+    min: 1,
+    help: "boards in one /events stream",
+  },
+  {
+    key: "longPollTimeoutMs",
+    env: "LONGPOLL_TIMEOUT_MS",
+    kind: "int",
+    default: "30000",
+    min: 10,
+    help: "long-poll hold time",
+  },
+  {
+    key: "longPollMaxPerUser",
+    env: "LONGPOLL_MAX_PER_USER",
+    kind: "int",
+    default: "8",
+    min: 1,
+    help: "parked long polls per user",
+  },
+  {
+    key: "wsHeartbeatMs",
+    env: "WS_HEARTBEAT_MS",
+    kind: "int",
+    default: "30000",
+    min: 10,
+    help: "WebSocket ping interval",
+  },
+  {
+    key: "wsMaxMessageBytes",
+    env: "WS_MAX_MESSAGE_BYTES",
+    kind: "int",
+    default: "16384",
+    min: 256,
+    help: "largest WebSocket frame",
+  },
+  {
+    key: "wsMaxConnectionsPerUser",
+    env: "WS_MAX_CONNECTIONS_PER_USER",
+    kind: "int",
+    default: "20",
+    min: 1,
+    help: "sockets per user",
+  },
+  {
+    key: "wsBufferBytes",
+    env: "WS_BUFFER_BYTES",
+    kind: "int",
+    default: "1048576",
+    min: 1024,
+    help: "socket send buffer budget",
+  },
+  {
+    key: "wsEphemeralRate",
+    env: "WS_EPHEMERAL_RATE",
+    kind: "int",
+    default: "20",
+    min: 1,
+    help: "typing+cursor messages/s per socket",
+  },
+  {
+    key: "typingTimeoutMs",
+    env: "TYPING_TIMEOUT_MS",
+    kind: "int",
+    default: "5000",
+    min: 10,
+    help: "typing indicator expiry",
+  },
+  {
+    key: "eventRetentionCount",
+    env: "EVENT_RETENTION_COUNT",
+    kind: "int",
+    default: "100000",
+    min: 1,
+    help: "events kept in the log",
+  },
+  {
+    key: "eventRetentionHours",
+    env: "EVENT_RETENTION_HOURS",
+    kind: "int",
+    default: "168",
+    min: 1,
+    help: "age of the oldest kept event",
+  },
+  {
+    key: "pruneIntervalMs",
+    env: "PRUNE_INTERVAL_MS",
+    kind: "int",
+    default: "60000",
+    min: 10,
+    help: "how often the log is pruned",
+  },
+  {
+    key: "shutdownTimeoutMs",
+    env: "SHUTDOWN_TIMEOUT_MS",
+    kind: "int",
+    default: "5000",
+    min: 100,
+    help: "graceful shutdown deadline",
+  },
+  {
+    key: "logLevel",
+    env: "LOG_LEVEL",
+    kind: "string",
+    default: "info",
+    choices: ["debug", "info", "warn", "silent"],
+    help: "log verbosity",
+  },
+];
+
+/** A setting that could not be parsed; its message names the setting and the value. */
+export class ConfigError extends Error {}
+
+function flagName(option: Option): string {
+  return "--" + option.env.toLowerCase().replaceAll("_", "-");
+}
+
+/** Reads `--name value`, `--name=value` and bare boolean `--name` flags. */
+function parseFlags(args: string[]): Map<string, string> {
+  const known = new Map(OPTIONS.map((o) => [flagName(o), o]));
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const option = known.get(name);
+    if (!option) throw new ConfigError(`Unknown flag "${arg}" (see README, Configuration)`);
+    if (eq !== -1) flags.set(option.env, arg.slice(eq + 1));
+    else if (option.kind === "bool") flags.set(option.env, "true");
+    else if (i + 1 < args.length) flags.set(option.env, args[++i]);
+    else throw new ConfigError(`Flag "${name}" needs a value`);
+  }
+  return flags;
+}
+
+function parseValue(option: Option, raw: string): unknown {
+  const bad = (why: string) =>
+    new ConfigError(`Invalid ${option.env} "${raw}": ${why} (${option.help})`);
+  switch (option.kind) {
+    case "int": {
+      if (!/^\d+$/.test(raw.trim())) throw bad("expected a whole number");
+      const n = Number(raw);
+      if (option.min !== undefined && n < option.min) throw bad(`must be at least ${option.min}`);
+      if (option.key === "port" && n > 65535) throw bad("must be at most 65535");
+      return n;
+    }
+    case "bool": {
+      const v = raw.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off", ""].includes(v)) return false;
+      throw bad("expected true or false");
+    }
+    case "list": {
+      const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      for (const item of items) {
+        if (option.choices && !option.choices.includes(item)) {
+          throw bad(`"${item}" is not one of ${option.choices.join(", ")}`);
+        }
+      }
+      return items;
+    }
+    case "string": {
+      const v = raw.trim();
+      if (v === "") throw bad("must not be empty");
+      if (option.choices && !option.choices.includes(v)) {
+        throw bad(`expected one of ${option.choices.join(", ")}`);
+      }
+      return v;
+    }
+  }
+}
+
+/** Builds the configuration from flags, then environment, then defaults. */
+export function loadConfig(
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Config {
+  const flags = parseFlags(args);
+  const config: Record<string, unknown> = {};
+  for (const option of OPTIONS) {
+    const raw = flags.get(option.env) ?? env[option.env] ?? option.default;
+    config[option.key] = parseValue(option, raw);
+  }
+  const result = config as unknown as Config;
+  if (result.databaseUrl.startsWith("postgres")) {
+    throw new ConfigError(
+      `Invalid DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path`,
+    );
+  }
+  return result;
+}
+
+/** Reads the process's environment for every known setting (needs --allow-env). */
+export function processEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(OPTIONS.map((o) => [o.env, Deno.env.get(o.env)]));
+}
+
+/** Test-friendly config: defaults overridden by `overrides`. */
+export function configWith(overrides: Partial<Config>): Config {
+  return { ...loadConfig([], {}), ...overrides };
+}
+
+/** One line for the start-up log, secrets masked. */
+export function describeConfig(config: Config): string {
+  return OPTIONS.map((o) => {
+    const value = config[o.key];
+    const text = Array.isArray(value) ? value.join(",") : String(value);
+    return `${o.env}=${o.secret ? redact(text) : text}`;
+  }).join(" ");
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, "//$1:***@");
+}

@@ -1,0 +1,69 @@
+/**
+ * The HTTP application: Hono routes for accounts, boards, realtime transports, operations and
+ * static files, one error handler that turns `AppError` into `{"error":{"code","message"}}`
+ * (and anything else into a logged 500), security headers, and one log line per request.
+ */
+import { Hono } from "hono";
+import { AppError } from "../errors.ts";
+import { log } from "../log.ts";
+import { type AppEnv, requireCaller, type Services } from "./context.ts";
+import { adminRoutes } from "./routes_admin.ts";
+import { authRoutes } from "./routes_auth.ts";
+import { boardRoutes } from "./routes_boards.ts";
+import { realtimeRoutes } from "./routes_realtime.ts";
+import { serveStatic } from "./static.ts";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; " +
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+    "form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+export function createApp(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    const ms = (performance.now() - started).toFixed(1);
+    log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`);
+  });
+
+  const authenticated = requireCaller(services);
+  for (const path of ["/boards", "/boards/*", "/tasks", "/tasks/*", "/lists/*", "/events"]) {
+    app.use(path, authenticated);
+  }
+
+  app.route("/", adminRoutes(services));
+  app.route("/", authRoutes(services));
+  app.route("/", boardRoutes(services));
+  app.route("/", realtimeRoutes(services));
+
+  app.get("*", async (c) => {
+    const response = await serveStatic(c, c.req.path);
+    if (!response) throw new AppError(404, "not_found", `Nothing at ${c.req.path}`);
+    return response;
+  });
+
+  app.notFound((c) =>
+    c.json(
+      { error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) {
+      return c.json(error.toJSON(), error.status as 400);
+    }
+    log.warn(`${c.req.method} ${c.req.path} failed: ${error.stack ?? error}`);
+    return c.json({ error: { code: "internal", message: "Internal server error" } }, 500);
+  });
+
+  return app;
+}

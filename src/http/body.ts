@@ -1,0 +1,85 @@
+/**
+ * Request input: the JSON body reader (415 for a non-JSON type, 413 past the size limit, 400 for
+ * malformed JSON) and parsers for query parameters, each failing with a precise 400.
+ */
+import { AppError, badRequest } from "../errors.ts";
+
+/** Reads and parses a JSON body of at most `maxBytes`. */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new AppError(
+      415,
+      "unsupported_media_type",
+      `Send the body as application/json (got ${type ? `"${type}"` : "no Content-Type"})`,
+    );
+  }
+  const tooLarge = () =>
+    new AppError(413, "body_too_large", `The body must be at most ${maxBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest("invalid_json", "The body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badRequest("invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A non-negative integer cursor from a query parameter or header, or null when absent. */
+export function parseCursor(name: string, value: string | null | undefined): number | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (!/^\d{1,15}$/.test(value.trim())) {
+    throw badRequest(
+      "invalid_cursor",
+      `Invalid ${name} "${value}": expected an event id (0 or more)`,
+    );
+  }
+  return Number(value.trim());
+}
+
+/** `since` for short polling: an event cursor, an ISO-8601 time, or absent. */
+export function parseSince(value: string | undefined): { cursor: number } | { time: Date } | null {
+  if (value === undefined || value === "") return null;
+  if (/^\d{1,15}$/.test(value)) return { cursor: Number(value) };
+  const time = /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(time.getTime())) {
+    throw badRequest(
+      "invalid_since",
+      `Invalid since "${value}": expected an event cursor or an ISO-8601 time`,
+    );
+  }
+  return { time };
+}
+
+/** A comma-separated list of board ids: 1 to `max`, each a plain id. */
+export function parseBoardList(value: string | undefined, max: number): string[] {
+  const ids = [...new Set((value ?? "").split(",").map((s) => s.trim()).filter(Boolean))];
+  if (ids.length === 0) {
+    throw badRequest("invalid_boards", "Name the boards: ?boards=board-1,board-2");
+  }
+  if (ids.length > max) throw badRequest("invalid_boards", `At most ${max} boards per stream`);
+  for (const id of ids) {
+    if (!/^[\w-]{1,100}$/.test(id)) throw badRequest("invalid_boards", `Invalid board id "${id}"`);
+  }
+  return ids;
+}

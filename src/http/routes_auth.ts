@@ -1,0 +1,56 @@
+/** Accounts over HTTP: sign-up (can be switched off), login, logout and `GET /me`. */
+import { Hono } from "hono";
+import { hashPassword, newSessionToken, sessionCookie, verifyPassword } from "../auth.ts";
+import { AppError, unauthorized } from "../errors.ts";
+import { CLOSE_REASONS } from "../realtime/close_reasons.ts";
+import { loginSchema, parseInput, signupSchema } from "../schemas.ts";
+import type { User } from "../store/store.ts";
+import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
+
+export function authRoutes(services: Services): Hono<AppEnv> {
+  const { store, config } = services;
+  const app = new Hono<AppEnv>();
+  const ttlSeconds = config.sessionTtlHours * 3600;
+
+  async function startSession(c: AppContext, user: User, status: 200 | 201) {
+    const { token, tokenHash } = await newSessionToken();
+    await store.createSession(tokenHash, user.id, new Date(Date.now() + ttlSeconds * 1000));
+    c.header("set-cookie", sessionCookie(token, ttlSeconds, config.cookieSecure));
+    return c.json({ user, token }, status);
+  }
+
+  app.post("/signup", async (c) => {
+    if (!config.signup) {
+      throw new AppError(403, "signup_disabled", "Sign-up is switched off on this server");
+    }
+    const input = parseInput(signupSchema, await jsonBody(c, services));
+    const passwordHash = await hashPassword(input.password, config.pbkdf2Iterations);
+    const user = await store.createUser({ email: input.email, name: input.name, passwordHash });
+    return startSession(c, user, 201);
+  });
+
+  app.post("/login", async (c) => {
+    const input = parseInput(loginSchema, await jsonBody(c, services));
+    const found = await store.findUserByEmail(input.email);
+    const valid = found?.passwordHash && await verifyPassword(input.password, found.passwordHash);
+    if (!found || !valid) throw unauthorized("Wrong email or password");
+    return startSession(c, found.user, 200);
+  });
+
+  app.post("/logout", requireCaller(services), async (c) => {
+    const { sessionHash, user } = c.get("caller");
+    if (sessionHash) {
+      await store.deleteSession(sessionHash);
+      services.registry.closeAll(CLOSE_REASONS.unauthorized, user.id, sessionHash);
+    }
+    c.header("set-cookie", sessionCookie("", 0, config.cookieSecure));
+    return c.json({ ok: true });
+  });
+
+  app.get("/me", requireCaller(services), (c) => {
+    const { user, isAdmin } = c.get("caller");
+    return c.json({ user, isAdmin, demo: config.demo });
+  });
+
+  return app;
+}

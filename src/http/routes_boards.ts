@@ -1,0 +1,89 @@
+/** REST for boards, members, lists and tasks: thin handlers over `Actions`. */
+import { Hono } from "hono";
+import { type AppEnv, jsonBody, type Services } from "./context.ts";
+
+export function boardRoutes(services: Services): Hono<AppEnv> {
+  const { actions } = services;
+  const app = new Hono<AppEnv>();
+  const body = (c: Parameters<typeof jsonBody>[0]) => jsonBody(c, services);
+
+  // Boards.
+  app.get("/boards", async (c) => c.json(await actions.listBoards(c.get("caller"))));
+  app.post(
+    "/boards",
+    async (c) => c.json(await actions.createBoard(c.get("caller"), await body(c)), 201),
+  );
+  app.get(
+    "/boards/:id",
+    async (c) => c.json(await actions.getBoard(c.get("caller"), c.req.param("id"))),
+  );
+  app.patch(
+    "/boards/:id",
+    async (c) =>
+      c.json(await actions.renameBoard(c.get("caller"), c.req.param("id"), await body(c))),
+  );
+  app.delete(
+    "/boards/:id",
+    async (c) => c.json(await actions.deleteBoard(c.get("caller"), c.req.param("id"))),
+  );
+
+  // Members.
+  app.get(
+    "/boards/:id/members",
+    async (c) => c.json(await actions.listMembers(c.get("caller"), c.req.param("id"))),
+  );
+  app.post(
+    "/boards/:id/members",
+    async (c) =>
+      c.json(await actions.addMember(c.get("caller"), c.req.param("id"), await body(c)), 201),
+  );
+  app.delete("/boards/:id/members/:userId", async (c) =>
+    c.json(
+      await actions.removeMember(c.get("caller"), c.req.param("id"), c.req.param("userId")),
+    ));
+
+  // Lists.
+  app.post(
+    "/boards/:id/lists",
+    async (c) =>
+      c.json(await actions.createList(c.get("caller"), c.req.param("id"), await body(c)), 201),
+  );
+  app.patch(
+    "/lists/:id",
+    async (c) =>
+      c.json(await actions.updateList(c.get("caller"), c.req.param("id"), await body(c))),
+  );
+  app.delete(
+    "/lists/:id",
+    async (c) => c.json(await actions.deleteList(c.get("caller"), c.req.param("id"))),
+  );
+
+  // Tasks.
+  app.get(
+    "/boards/:id/tasks",
+    async (c) => c.json(await actions.listTasks(c.get("caller"), c.req.param("id"))),
+  );
+  app.post(
+    "/tasks",
+    async (c) => c.json(await actions.createTask(c.get("caller"), await body(c)), 201),
+  );
+  app.get(
+    "/tasks/:id",
+    async (c) => c.json(await actions.getTask(c.get("caller"), c.req.param("id"))),
+  );
+  app.patch(
+    "/tasks/:id",
+    async (c) =>
+      c.json(await actions.updateTask(c.get("caller"), c.req.param("id"), await body(c))),
+  );
+  app.patch(
+    "/tasks/:id/move",
+    async (c) => c.json(await actions.moveTask(c.get("caller"), c.req.param("id"), await body(c))),
+  );
+  app.delete(
+    "/tasks/:id",
+    async (c) => c.json(await actions.deleteTask(c.get("caller"), c.req.param("id"))),
+  );
+
+  return app;
+}

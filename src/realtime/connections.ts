@@ -1,0 +1,91 @@
+/**
+ * The registry of live connections of every transport (SSE streams, WebSockets, parked long
+ * polls): counts for /admin/connections, per-user limits, closing a user's connections on
+ * logout, and closing everything on shutdown. Each connection owns one idempotent `close`.
+ */
+import { log } from "../log.ts";
+import type { CloseReason } from "./close_reasons.ts";
+
+export type ConnectionTransport = "sse" | "websocket" | "longpoll";
+
+export interface Connection {
+  readonly id: string;
+  readonly transport: ConnectionTransport;
+  readonly userId: string;
+  /** Hash of the session the connection was opened with (null for the demo guest). */
+  readonly sessionHash: string | null;
+  /** Boards the connection currently follows. */
+  boardIds(): Iterable<string>;
+  /** Ends the connection for `reason`; calling it again does nothing. */
+  close(reason: CloseReason): void;
+}
+
+export interface ConnectionCounts {
+  total: number;
+  byTransport: Record<ConnectionTransport, number>;
+  byBoard: Record<string, Partial<Record<ConnectionTransport, number>>>;
+}
+
+export class ConnectionRegistry {
+  #connections = new Map<string, Connection>();
+  #byUser = new Map<string, Set<Connection>>();
+
+  add(connection: Connection): void {
+    this.#connections.set(connection.id, connection);
+    let mine = this.#byUser.get(connection.userId);
+    if (!mine) this.#byUser.set(connection.userId, mine = new Set());
+    mine.add(connection);
+    log.info(`${connection.transport} ${connection.id} open user=${connection.userId}`);
+  }
+
+  /** Forgets a connection (call from its close); returns false when it was already gone. */
+  remove(connection: Connection, reason: CloseReason): boolean {
+    if (!this.#connections.delete(connection.id)) return false;
+    const mine = this.#byUser.get(connection.userId);
+    mine?.delete(connection);
+    if (mine?.size === 0) this.#byUser.delete(connection.userId);
+    log.info(`${connection.transport} ${connection.id} closed reason=${reason.name}`);
+    return true;
+  }
+
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Live connections of one user, optionally of one transport. */
+  ofUser(userId: string, transport?: ConnectionTransport): Connection[] {
+    return [...this.#byUser.get(userId) ?? []].filter((c) =>
+      !transport || c.transport === transport
+    );
+  }
+
+  counts(): ConnectionCounts {
+    const counts: ConnectionCounts = {
+      total: 0,
+      byTransport: { sse: 0, websocket: 0, longpoll: 0 },
+      byBoard: {},
+    };
+    for (const connection of this.#connections.values()) {
+      counts.total++;
+      counts.byTransport[connection.transport]++;
+      for (const boardId of connection.boardIds()) {
+        const board = counts.byBoard[boardId] ??= {};
+        board[connection.transport] = (board[connection.transport] ?? 0) + 1;
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * Closes every connection (shutdown), every connection of one user, or only those a user
+   * opened with one session (logout).
+   */
+  closeAll(reason: CloseReason, userId?: string, sessionHash?: string): void {
+    const targets = userId === undefined ? this.#connections.values() : this.#byUser.get(userId);
+    for (const connection of [...targets ?? []]) {
+      if (sessionHash === undefined || connection.sessionHash === sessionHash) {
+        connection.close(reason);
+      }
+    }
+  }
+}

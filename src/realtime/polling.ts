@@ -1,0 +1,168 @@
+/**
+ * The polling fallbacks. Short polling (`/updates?since=`) answers at once with the events
+ * after a cursor, or with tasks (all, or those updated after an ISO time). Long polling
+ * (`/poll?cursor=`) answers at once when events after the cursor exist, otherwise parks a waiter
+ * on the bus until one arrives or the hold time passes; one shared ticker enforces deadlines.
+ */
+import type { Caller } from "../auth.ts";
+import { AppError } from "../errors.ts";
+import type { BoardEvent, Store, Task } from "../store/store.ts";
+import type { Bus } from "./bus.ts";
+import { CLOSE_REASONS, type CloseReason } from "./close_reasons.ts";
+import type { Connection, ConnectionRegistry } from "./connections.ts";
+import { isStale } from "./feed.ts";
+import { Ticker } from "./ticker.ts";
+
+const MAX_EVENTS = 500;
+
+export interface LongPollOptions {
+  timeoutMs: number;
+  maxPerUser: number;
+}
+
+export type ShortPollAnswer =
+  | { data: BoardEvent[]; cursor: number; timestamp: string; resync?: true }
+  | { tasks: Task[]; cursor: number; timestamp: string };
+
+export interface LongPollAnswer {
+  data: BoardEvent[];
+  cursor: number;
+  timeout: boolean;
+  resync?: true;
+}
+
+/** `since`: a cursor (events after it), an ISO time (tasks updated after it), or none (all tasks). */
+export async function shortPoll(
+  store: Store,
+  boardId: string,
+  since: { cursor: number } | { time: Date } | null,
+): Promise<ShortPollAnswer> {
+  const cursor = await store.cursor();
+  const timestamp = new Date().toISOString();
+  if (since === null) return { tasks: await store.tasksForBoard(boardId), cursor, timestamp };
+  if ("time" in since) {
+    return { tasks: await store.tasksUpdatedSince(boardId, since.time), cursor, timestamp };
+  }
+  if (await isStale(store, since.cursor, cursor)) {
+    return { data: [], cursor, timestamp, resync: true };
+  }
+  const data = await store.eventsAfter([boardId], since.cursor, MAX_EVENTS);
+  // With a full page the client polls again from the last event; otherwise it is up to date.
+  const next = data.length === MAX_EVENTS ? data[data.length - 1].id : cursor;
+  return { data, cursor: next, timestamp };
+}
+
+export class LongPolling {
+  #deadlines: Ticker<LongPollWaiter>;
+
+  constructor(
+    readonly store: Store,
+    readonly bus: Bus,
+    readonly registry: ConnectionRegistry,
+    readonly options: LongPollOptions,
+  ) {
+    // Deadlines are checked by one ticker at a quarter of the hold time (at most every second).
+    const sweepMs = Math.max(5, Math.min(1000, Math.floor(options.timeoutMs / 4)));
+    this.#deadlines = new Ticker(sweepMs, (waiter) => waiter.checkDeadline());
+  }
+
+  async poll(
+    caller: Caller,
+    boardId: string,
+    cursor: number,
+    signal: AbortSignal,
+  ): Promise<LongPollAnswer> {
+    if (this.registry.ofUser(caller.user.id, "longpoll").length >= this.options.maxPerUser) {
+      throw new AppError(
+        429,
+        "too_many_polls",
+        `At most ${this.options.maxPerUser} long polls may wait at once per user`,
+      );
+    }
+    const waiter = new LongPollWaiter(caller, boardId, cursor, this);
+    return await waiter.wait(signal, this.#deadlines);
+  }
+
+  stop(): void {
+    this.#deadlines.stop();
+  }
+}
+
+class LongPollWaiter implements Connection {
+  readonly id = crypto.randomUUID();
+  readonly transport = "longpoll";
+  readonly userId: string;
+  readonly sessionHash: string | null;
+  readonly deadline: number;
+  #resolve?: (answer: LongPollAnswer) => void;
+  #cleanup: (() => void)[] = [];
+  #done = false;
+
+  constructor(
+    caller: Caller,
+    readonly boardId: string,
+    readonly cursor: number,
+    readonly polling: LongPolling,
+  ) {
+    this.userId = caller.user.id;
+    this.sessionHash = caller.sessionHash;
+    this.deadline = Date.now() + polling.options.timeoutMs;
+  }
+
+  boardIds(): Iterable<string> {
+    return [this.boardId];
+  }
+
+  async wait(signal: AbortSignal, deadlines: Ticker<LongPollWaiter>): Promise<LongPollAnswer> {
+    const { store, bus, registry } = this.polling;
+    const answer = new Promise<LongPollAnswer>((resolve) => this.#resolve = resolve);
+    // Subscribe before reading the log, so an event committed in between still wakes us.
+    this.#cleanup.push(bus.subscribe(this.boardId, (published) => {
+      if (published.event.id > this.cursor) {
+        this.#finish({ data: [published.event], cursor: published.event.id, timeout: false });
+      }
+    }));
+    registry.add(this);
+    deadlines.add(this);
+    this.#cleanup.push(() => deadlines.delete(this));
+    const onAbort = () => this.close(CLOSE_REASONS.clientGone);
+    signal.addEventListener("abort", onAbort);
+    this.#cleanup.push(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+
+    try {
+      const current = await store.cursor();
+      if (await isStale(store, this.cursor, current)) {
+        this.#finish({ data: [], cursor: current, timeout: false, resync: true });
+      } else {
+        const data = await store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
+        if (data.length > 0) {
+          this.#finish({ data, cursor: data[data.length - 1].id, timeout: false });
+        }
+      }
+    } catch (error) {
+      this.close(CLOSE_REASONS.internalError);
+      throw error;
+    }
+    return answer;
+  }
+
+  checkDeadline(): void {
+    if (Date.now() >= this.deadline) {
+      this.#finish({ data: [], cursor: this.cursor, timeout: true });
+    }
+  }
+
+  #finish(answer: LongPollAnswer, reason: CloseReason = CLOSE_REASONS.answered): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cleanup.forEach((fn) => fn());
+    this.polling.registry.remove(this, reason);
+    this.#resolve?.(answer);
+  }
+
+  /** Ends the wait: a client that left gets nothing; on shutdown the poll answers as a timeout. */
+  close(reason: CloseReason): void {
+    this.#finish({ data: [], cursor: this.cursor, timeout: true }, reason);
+  }
+}

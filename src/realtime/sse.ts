@@ -1,0 +1,196 @@
+/**
+ * The SSE transport: a `ReadableStream` response per client that sends a `retry:` hint, the
+ * `connected` message with the current cursor, the replay after `Last-Event-ID`, then live events
+ * (`id:` seq, `event:` type, `data:` JSON), with comment heartbeats from one shared ticker. A
+ * client that stops reading is dropped once its unread bytes pass the budget; it resumes with
+ * Last-Event-ID. Everything ends in the connection's one `close(reason)`.
+ */
+import type { Caller } from "../auth.ts";
+import { log } from "../log.ts";
+import type { Store } from "../store/store.ts";
+import type { Bus, PublishedEvent } from "./bus.ts";
+import { CLOSE_REASONS, type CloseReason } from "./close_reasons.ts";
+import type { Connection, ConnectionRegistry } from "./connections.ts";
+import { EventFeed } from "./feed.ts";
+import { encodeSse } from "./sse_format.ts";
+import { Ticker } from "./ticker.ts";
+
+export interface SseOptions {
+  heartbeatMs: number;
+  retryMs: number;
+  /** Unread bytes a client may have queued before it is disconnected as slow. */
+  queueBytes: number;
+}
+
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  // Tells nginx-style proxies not to buffer the stream.
+  "x-accel-buffering": "no",
+};
+
+const HEARTBEAT = encodeSse({ comment: "heartbeat" });
+
+/** Encodes a board event once per publish, shared by every SSE connection. */
+const sseFrame = (published: PublishedEvent) =>
+  published.encoded("sse", (p) => encodeSse({ id: p.event.id, event: p.event.type, data: p.json }));
+
+export class SseTransport {
+  #heartbeat: Ticker<SseConnection>;
+
+  constructor(
+    readonly store: Store,
+    readonly bus: Bus,
+    readonly registry: ConnectionRegistry,
+    readonly options: SseOptions,
+  ) {
+    this.#heartbeat = new Ticker(options.heartbeatMs, (connection) => connection.heartbeat());
+  }
+
+  /** Opens a stream of these boards' events for a caller already checked to be a member. */
+  open(caller: Caller, boardIds: string[], lastEventId: number | null): Response {
+    const connection = new SseConnection(this, caller, boardIds, this.#heartbeat);
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => connection.start(controller, lastEventId),
+        pull: () => connection.onDrain(),
+        cancel: () => connection.close(CLOSE_REASONS.clientGone),
+      },
+      { highWaterMark: this.options.queueBytes, size: (chunk) => chunk.byteLength },
+    );
+    return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  stop(): void {
+    this.#heartbeat.stop();
+  }
+}
+
+class SseConnection implements Connection {
+  readonly id = crypto.randomUUID();
+  readonly transport = "sse";
+  readonly userId: string;
+  readonly sessionHash: string | null;
+  #controller?: ReadableStreamDefaultController<Uint8Array>;
+  #feed: EventFeed;
+  #boards: Set<string>;
+  #closed = false;
+  #drainWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly sse: SseTransport,
+    caller: Caller,
+    boardIds: string[],
+    readonly heartbeatTicker: Ticker<SseConnection>,
+  ) {
+    this.userId = caller.user.id;
+    this.sessionHash = caller.sessionHash;
+    this.#boards = new Set(boardIds);
+    this.#feed = new EventFeed(sse.store, sse.bus, boardIds, {
+      deliver: (published) => this.#onEvent(published),
+      resync: (cursor) =>
+        this.#write(encodeSse({
+          event: "resync",
+          data: JSON.stringify({ type: "resync", cursor }),
+        })),
+      drained: () => this.#drained(),
+    });
+  }
+
+  boardIds(): Iterable<string> {
+    return this.#boards;
+  }
+
+  async start(controller: ReadableStreamDefaultController<Uint8Array>, after: number | null) {
+    this.#controller = controller;
+    this.sse.registry.add(this);
+    this.heartbeatTicker.add(this);
+    try {
+      const cursor = await this.#feed.subscribe();
+      const boardIds = [...this.#boards];
+      this.#write(encodeSse({ retry: this.sse.options.retryMs }));
+      this.#write(encodeSse({
+        data: JSON.stringify({
+          type: "connected",
+          connectionId: this.id,
+          userId: this.userId,
+          ...(boardIds.length === 1 ? { boardId: boardIds[0] } : {}),
+          boardIds,
+          cursor,
+        }),
+      }));
+      await this.#feed.resume(after, cursor);
+    } catch (error) {
+      if (this.#closed) return;
+      log.warn(`sse ${this.id} failed: ${error}`);
+      this.close(CLOSE_REASONS.internalError);
+    }
+  }
+
+  heartbeat(): void {
+    this.#write(HEARTBEAT);
+  }
+
+  onDrain(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    waiters.forEach((resolve) => resolve());
+  }
+
+  /** Resolves once the client has read below the budget (used between replay pages). */
+  #drained(): Promise<void> {
+    if ((this.#controller?.desiredSize ?? 1) > 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #onEvent(published: PublishedEvent): void {
+    this.#write(sseFrame(published));
+    const { type, boardId } = published.event;
+    const member = published.event.member as { userId?: string } | undefined;
+    if (type === "board_deleted" || (type === "member_removed" && member?.userId === this.userId)) {
+      this.#boards.delete(boardId);
+      this.#feed.stop(boardId);
+      if (this.#boards.size === 0) {
+        this.close(type === "board_deleted" ? CLOSE_REASONS.boardDeleted : CLOSE_REASONS.forbidden);
+      }
+    }
+  }
+
+  /** Queues bytes for the client; past the byte budget the client is dropped as slow. */
+  #write(bytes: Uint8Array): void {
+    if (this.#closed || !this.#controller) return;
+    this.#controller.enqueue(bytes);
+    if (this.#controller.desiredSize !== null && this.#controller.desiredSize < 0) {
+      this.close(CLOSE_REASONS.slow);
+    }
+  }
+
+  close(reason: CloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#feed.stop();
+    this.heartbeatTicker.delete(this);
+    this.sse.registry.remove(this, reason);
+    this.onDrain();
+    const controller = this.#controller;
+    if (!controller || reason === CLOSE_REASONS.clientGone) return;
+    try {
+      if (reason === CLOSE_REASONS.slow) {
+        // Drop the queued bytes at once instead of waiting for a client that does not read.
+        controller.error(new Error(reason.message));
+        return;
+      }
+      const data = JSON.stringify({
+        type: "disconnect",
+        reason: reason.name,
+        reconnect: reason.reconnect,
+      });
+      controller.enqueue(
+        encodeSse({ retry: this.sse.options.retryMs, event: "disconnect", data }),
+      );
+      controller.close();
+    } catch {
+      // The stream was already cancelled by the client: nothing left to tell it.
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Input shapes for every mutation, shared by REST bodies and WebSocket messages, and the one
+ * `parseInput` that turns a zod failure into a 400 naming the field. Unknown fields are refused,
+ * so a typo is an error rather than a silent no-op.
+ */
+import { z } from "zod";
+import { badRequest } from "./errors.ts";
+
+const title = z.string().trim().min(1, "must not be empty").max(
+  200,
+  "must be at most 200 characters",
+);
+const description = z.string().max(10_000, "must be at most 10000 characters");
+const id = z.string().min(1).max(100);
+const position = z.number().int("must be a whole number").min(0, "must be 0 or more").max(
+  1_000_000,
+);
+const version = z.number().int().min(1);
+
+export const createBoardSchema = z.strictObject({ title });
+export const renameBoardSchema = z.strictObject({ title });
+export const addMemberSchema = z.strictObject({ email: z.email().max(254) });
+export const createListSchema = z.strictObject({ title, position: position.optional() });
+export const updateListSchema = z.strictObject({
+  title: title.optional(),
+  position: position.optional(),
+})
+  .refine((v) => v.title !== undefined || v.position !== undefined, "give a title or a position");
+export const createTaskSchema = z.strictObject({
+  listId: id,
+  title,
+  description: description.optional(),
+  assigneeId: id.nullable().optional(),
+  position: position.optional(),
+});
+export const updateTaskSchema = z.strictObject({
+  title: title.optional(),
+  description: description.optional(),
+  assigneeId: id.nullable().optional(),
+  version: version.optional(),
+}).refine(
+  (v) => v.title !== undefined || v.description !== undefined || v.assigneeId !== undefined,
+  "give at least one of title, description, assigneeId",
+);
+export const moveTaskSchema = z.strictObject({ listId: id, position, version: version.optional() });
+export const loginSchema = z.strictObject({
+  email: z.string().trim().min(1).max(254),
+  password: z.string().min(1).max(1024),
+});
+export const signupSchema = z.strictObject({
+  email: z.email().max(254),
+  name: z.string().trim().min(1).max(100),
+  password: z.string().min(8, "must be at least 8 characters").max(1024),
+});
+
+/** Validates `input` against `schema`; a failure is a 400 `validation_failed` naming the field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue.path.join(".");
+  const message = issue.code === "unrecognized_keys"
+    ? `Unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`
+    : field
+    ? `Invalid "${field}": ${issue.message}`
+    : `Invalid input: ${issue.message}`;
+  throw badRequest("validation_failed", message);
+}

@@ -1,0 +1,108 @@
+/**
+ * Assembles and runs one Liveboard server: opens the store (seeding in demo mode), wires
+ * store → bus → transports, serves HTTP with `Deno.serve`, prunes the event log on a timer, and
+ * shuts down gracefully: stop accepting, close every live connection with a reconnect hint,
+ * answer parked polls, wait up to the deadline, then close the bus and the database.
+ */
+import { Actions } from "./actions.ts";
+import type { Config } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import type { Services } from "./http/context.ts";
+import { log, setLogLevel } from "./log.ts";
+import { MemoryBus } from "./realtime/bus_memory.ts";
+import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
+import { ConnectionRegistry } from "./realtime/connections.ts";
+import { LongPolling } from "./realtime/polling.ts";
+import { SseTransport } from "./realtime/sse.ts";
+import { seedDemoData } from "./store/seed.ts";
+import { SqliteStore } from "./store/store_sqlite.ts";
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  services: Services;
+  /** Graceful shutdown; resolves when the database is closed. Safe to call twice. */
+  shutdown(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  setLogLevel(config.logLevel);
+  const store = new SqliteStore(config.databaseUrl);
+  if (config.demo || config.seed) await seedDemoData(store, config.pbkdf2Iterations);
+
+  const bus = new MemoryBus();
+  store.onCommit((event) => bus.publish(event));
+  const registry = new ConnectionRegistry();
+  const services: Services = {
+    config,
+    store,
+    bus,
+    registry,
+    actions: new Actions(store),
+    sse: new SseTransport(store, bus, registry, {
+      heartbeatMs: config.sseHeartbeatMs,
+      retryMs: config.sseRetryMs,
+      queueBytes: config.sseQueueBytes,
+    }),
+    longPolling: new LongPolling(store, bus, registry, {
+      timeoutMs: config.longPollTimeoutMs,
+      maxPerUser: config.longPollMaxPerUser,
+    }),
+  };
+  const app = createApp(services);
+
+  const retention = {
+    maxCount: config.eventRetentionCount,
+    maxAgeMs: config.eventRetentionHours * 3600_000,
+  };
+  await store.prune(retention);
+  const pruneTimer = setInterval(() => {
+    store.prune(retention).catch((error) => log.warn(`pruning the event log failed: ${error}`));
+  }, config.pruneIntervalMs);
+
+  const abort = new AbortController();
+  const { promise: listening, resolve: onListen } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: abort.signal,
+    onListen: onListen,
+  }, (request, info) => app.fetch(request, { info }));
+  const address = await listening;
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  const url = `http://${host}:${address.port}`;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
+      log.info(`shutting down: ${registry.size} live connections`);
+      clearInterval(pruneTimer);
+      const drained = server.shutdown();
+      registry.closeAll(CLOSE_REASONS.shutdown);
+      services.sse.stop();
+      services.longPolling.stop();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);
+      });
+      if (await Promise.race([drained, deadline]) === "timeout") {
+        log.warn("shutdown deadline passed; aborting open connections");
+        abort.abort();
+        await server.finished.catch(() => {});
+      }
+      clearTimeout(timer);
+      await bus.close();
+      await store.close();
+      log.info("stopped");
+    })();
+
+  return {
+    url,
+    port: address.port,
+    services,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}

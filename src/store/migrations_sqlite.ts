@@ -1,0 +1,102 @@
+/**
+ * Versioned schema migrations for the SQLite store. Each entry runs once, in order, inside a
+ * transaction; `schema_migrations` records which ran. Append new versions; never edit old ones.
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+const MIGRATIONS: string[] = [
+  // 1: accounts, boards, lists, tasks and the event log.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_user ON sessions(user_id);
+  CREATE TABLE boards (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    owner_id TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE board_members (
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (board_id, user_id)
+  ) STRICT;
+  CREATE INDEX board_members_user ON board_members(user_id);
+  CREATE TABLE lists (
+    id TEXT PRIMARY KEY,
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX lists_board ON lists(board_id, position);
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    list_id TEXT NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    assignee_id TEXT REFERENCES users(id) ON DELETE SET NULL,
+    position INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX tasks_list ON tasks(list_id, position);
+  CREATE INDEX tasks_board_updated ON tasks(board_id, updated_at);
+  -- The durable event log. AUTOINCREMENT: a seq is never reused, even after pruning.
+  -- No foreign key to boards: a board_deleted event outlives its board.
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    board_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    actor_id TEXT,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX events_board_seq ON events(board_id, seq);
+  CREATE INDEX events_created ON events(created_at);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  `,
+];
+
+/** Brings the database to the newest schema version. */
+export function migrate(db: DatabaseSync): void {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT",
+  );
+  const row = db.prepare("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").get() as {
+    v: number;
+  };
+  for (let version = row.v + 1; version <= MIGRATIONS.length; version++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[version - 1]);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+        version,
+        new Date().toISOString(),
+      );
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Test helpers: a real server on 127.0.0.1:0 with a fresh SQLite file (`withServer` /
+ * `startTestServer`), a fetch wrapper with JSON and sessions, an SSE reader that parses frames,
+ * `waitFor` with a deadline, and skip rules for tests that need Chromium or a service.
+ */
+import { type Config, configWith } from "../src/config.ts";
+import { type RunningServer, startServer } from "../src/server.ts";
+
+/** In CI (`LIVEBOARD_REQUIRE_ALL=1`) nothing may be skipped: a missing tool fails the test. */
+export const REQUIRE_ALL = Deno.env.get("LIVEBOARD_REQUIRE_ALL") === "1";
+
+/** `ignore` value for a test that needs `what`: skips with a one-line reason unless in CI. */
+export function skipUnless(available: boolean, what: string): boolean {
+  if (available || REQUIRE_ALL) return false;
+  console.log(`skipped: ${what} is not available on this machine`);
+  return true;
+}
+
+export interface TestServer extends RunningServer {
+  dir: string;
+  config: Config;
+  /** fetch relative to the server, JSON in and out. */
+  request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
+  /** Signs in as a seeded user (password `liveboard`) and returns the session token. */
+  login(email: string): Promise<string>;
+}
+
+/** Starts a server on a fresh database; demo mode and fast hashing unless overridden. */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dir = overrides.databaseUrl ? "" : await Deno.makeTempDir({ prefix: "liveboard-test-" });
+  const config = configWith({
+    port: 0,
+    host: "127.0.0.1",
+    databaseUrl: `${dir}/test.db`,
+    demo: true,
+    pbkdf2Iterations: 1000,
+    logLevel: "silent",
+    ...overrides,
+  });
+  const server = await startServer(config);
+  const request = (
+    path: string,
+    init: RequestInit & { json?: unknown; token?: string } = {},
+  ) => {
+    const headers = new Headers(init.headers);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+    const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
+    return fetch(server.url + path, { ...init, headers, body });
+  };
+  const login = async (email: string) => {
+    const response = await request("/login", {
+      method: "POST",
+      json: { email, password: "liveboard" },
+    });
+    if (response.status !== 200) throw new Error(`login ${email}: ${await response.text()}`);
+    return (await response.json()).token as string;
+  };
+  const shutdown = async () => {
+    await server.shutdown();
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  return {
+    ...server,
+    dir,
+    config,
+    request,
+    login,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 3000, intervalMs = 10, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data?: string;
+  retry?: number;
+  comments: string[];
+}
+
+/** Reads an SSE response frame by frame. Close it (or cancel the body) when done. */
+export class SseReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #decoder = new TextDecoder();
+  #buffer = "";
+  /** The raw text received so far (for golden-byte checks). */
+  raw = "";
+
+  constructor(readonly response: Response) {
+    this.#reader = response.body!.getReader();
+  }
+
+  /** The next complete frame, or null at the end of the stream. */
+  async next(timeoutMs = 3000): Promise<SseFrame | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const end = this.#buffer.indexOf("\n\n");
+      if (end !== -1) {
+        const block = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end + 2);
+        return parseFrame(block);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error("Timed out waiting for an SSE frame");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), remaining);
+      });
+      const result = await Promise.race([this.#reader.read(), timeout]);
+      clearTimeout(timer);
+      if (result === "timeout") throw new Error("Timed out waiting for an SSE frame");
+      if (result.done) return null;
+      const text = this.#decoder.decode(result.value, { stream: true });
+      this.#buffer += text;
+      this.raw += text;
+    }
+  }
+
+  /** The next frame that carries data (skips heartbeats and retry-only frames). */
+  async nextData(timeoutMs = 3000): Promise<SseFrame & { json: Record<string, unknown> }> {
+    while (true) {
+      const frame = await this.next(timeoutMs);
+      if (!frame) throw new Error("SSE stream ended");
+      if (frame.data !== undefined) return { ...frame, json: JSON.parse(frame.data) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+function parseFrame(block: string): SseFrame {
+  const frame: SseFrame = { comments: [] };
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) frame.comments.push(line.slice(1).trim());
+    else if (line.startsWith("id: ")) frame.id = line.slice(4);
+    else if (line.startsWith("event: ")) frame.event = line.slice(7);
+    else if (line.startsWith("retry: ")) frame.retry = Number(line.slice(7));
+    else if (line.startsWith("data: ")) {
+      frame.data = frame.data === undefined ? line.slice(6) : `${frame.data}\n${line.slice(6)}`;
+    }
+  }
+  return frame;
+}
+
+/** Opens an SSE stream and returns its reader (status must be 200). */
+export async function openSse(
+  server: TestServer,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<SseReader> {
+  const response = await fetch(server.url + path, { headers });
+  if (response.status !== 200) {
+    throw new Error(`SSE ${path}: ${response.status} ${await response.text()}`);
+  }
+  return new SseReader(response);
+}

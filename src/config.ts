@@ -273,6 +273,10 @@ function flagName(option: Option): string {
   return "--" + option.env.toLowerCase().replaceAll("_", "-");
 }
 
+const TRUE_WORDS = ["1", "true", "yes", "on"];
+const FALSE_WORDS = ["0", "false", "no", "off"];
+const BOOL_WORDS = [...TRUE_WORDS, ...FALSE_WORDS];
+
 /** Reads `--name value`, `--name=value` and bare boolean `--name` flags. */
 function parseFlags(args: string[]): Map<string, string> {
   const known = new Map(OPTIONS.map((o) => [flagName(o), o]));
@@ -284,8 +288,11 @@ function parseFlags(args: string[]): Map<string, string> {
     const option = known.get(name);
     if (!option) throw new ConfigError(`Unknown flag "${arg}" (see README, Configuration)`);
     if (eq !== -1) flags.set(option.env, arg.slice(eq + 1));
-    else if (option.kind === "bool") flags.set(option.env, "true");
-    else if (i + 1 < args.length) flags.set(option.env, args[++i]);
+    else if (option.kind === "bool") {
+      // `--demo` alone means true; `--demo false` takes the word that follows when it is one.
+      const next = args[i + 1]?.trim().toLowerCase();
+      flags.set(option.env, next !== undefined && BOOL_WORDS.includes(next) ? args[++i] : "true");
+    } else if (i + 1 < args.length) flags.set(option.env, args[++i]);
     else throw new ConfigError(`Flag "${name}" needs a value`);
   }
   return flags;
@@ -304,8 +311,8 @@ function parseValue(option: Option, raw: string): unknown {
     }
     case "bool": {
       const v = raw.trim().toLowerCase();
-      if (["1", "true", "yes", "on"].includes(v)) return true;
-      if (["0", "false", "no", "off", ""].includes(v)) return false;
+      if (TRUE_WORDS.includes(v)) return true;
+      if (FALSE_WORDS.includes(v) || v === "") return false;
       throw bad("expected true or false");
     }
     case "list": {

@@ -3,6 +3,7 @@
  * `startTestServer`), a fetch wrapper with JSON and sessions, an SSE reader that parses frames,
  * `waitFor` with a deadline, and skip rules for tests that need Chromium or a service.
  */
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { type Config, configWith } from "../src/config.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 
@@ -170,4 +171,103 @@ export async function openSse(
     throw new Error(`SSE ${path}: ${response.status} ${await response.text()}`);
   }
   return new SseReader(response);
+}
+
+/** Reads a JSON response, failing with its body when the status is not `status`. */
+// deno-lint-ignore no-explicit-any
+export async function expectStatus(response: Response, status: number): Promise<any> {
+  const text = await response.text();
+  if (response.status !== status) {
+    throw new Error(`Expected ${status}, got ${response.status}: ${text}`);
+  }
+  return text ? JSON.parse(text) : null;
+}
+
+/** Reads an error response: asserts the status and `{"error":{"code","message"}}`; returns the body. */
+export async function expectError(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<{ error: { code: string; message: string } } & Record<string, unknown>> {
+  const body = await expectStatus(response, status);
+  if (body?.error?.code !== code || typeof body.error.message !== "string") {
+    throw new Error(`Expected error code "${code}", got ${JSON.stringify(body)}`);
+  }
+  return body;
+}
+
+/** GET /admin/connections (open in demo mode; pass an admin token otherwise). */
+export async function connectionCounts(
+  server: TestServer,
+  token?: string,
+): Promise<
+  {
+    total: number;
+    byTransport: Record<string, number>;
+    byBoard: Record<string, Record<string, number>>;
+    busSubscribers: number;
+  }
+> {
+  return expectStatus(await server.request("/admin/connections", { token }), 200);
+}
+
+/** Waits until the server has exactly `total` live connections (and, at 0, no bus subscribers). */
+export function waitForConnections(server: TestServer, total: number, token?: string) {
+  return waitFor(async () => {
+    const counts = await connectionCounts(server, token);
+    return counts.total === total && (total > 0 || counts.busSubscribers === 0);
+  }, { what: `${total} live connections` });
+}
+
+/** Opens a raw TCP connection and sends `GET path` (or `method`); the caller owns the socket. */
+export async function rawGet(
+  server: TestServer,
+  path: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${server.port}`];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
+  return conn;
+}
+
+/** Reads a socket until the peer closes it (or resets it); returns the number of bytes read. */
+export async function readToEnd(conn: Deno.Conn): Promise<number> {
+  const buffer = new Uint8Array(1 << 16);
+  let total = 0;
+  try {
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return total;
+      total += n;
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionReset) return total;
+    throw error;
+  }
+}
+
+/** Runs read-only SQL against the server's database file (to check what is stored). */
+export function queryDb(server: TestServer, sql: string, ...params: SQLInputValue[]) {
+  const db = new DatabaseSync(server.config.databaseUrl, { readOnly: true });
+  try {
+    return db.prepare(sql).all(...params) as Record<string, SQLInputValue>[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs `action` and returns its result with the events it appended to the log, oldest first. */
+export async function withEvents<T>(
+  server: TestServer,
+  action: () => Promise<T>,
+): Promise<{ result: T; events: Record<string, unknown>[] }> {
+  const { store } = server.services;
+  const before = await store.cursor();
+  const result = await action();
+  const boards = queryDb(server, "SELECT DISTINCT board_id AS id FROM events WHERE seq > ?", before)
+    .map((row) => row.id as string);
+  return { result, events: await store.eventsAfter(boards, before, 10_000) };
 }

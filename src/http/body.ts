@@ -57,11 +57,18 @@ export function parseCursor(name: string, value: string | null | undefined): num
   return Number(value.trim());
 }
 
-/** `since` for short polling: an event cursor, an ISO-8601 time, or absent. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
+
+/**
+ * `since` for short polling: an event cursor, an ISO-8601 time, or absent. A time without a
+ * zone is read as UTC (not the server's local time), like every time the server stores.
+ */
 export function parseSince(value: string | undefined): { cursor: number } | { time: Date } | null {
   if (value === undefined || value === "") return null;
   if (/^\d{1,15}$/.test(value)) return { cursor: Number(value) };
-  const time = /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : new Date(NaN);
+  const match = ISO_TIME.exec(value);
+  const zoned = match && (match[1] === undefined || match[4] !== undefined);
+  const time = match ? new Date(zoned ? value : `${value}Z`) : new Date(NaN);
   if (Number.isNaN(time.getTime())) {
     throw badRequest(
       "invalid_since",

@@ -16,16 +16,26 @@ export async function isStale(store: Store, cursor: number, current: number): Pr
 }
 
 export interface FeedHandlers {
-  deliver(published: PublishedEvent): void;
+  /** One event, in seq order; `catchingUp` while replaying or flushing what arrived meanwhile. */
+  deliver(published: PublishedEvent, catchingUp: boolean): void;
   /** The cursor was stale: the client must refetch its snapshot; live events follow from `cursor`. */
   resync(cursor: number): void;
-  /** Awaited between replay pages, so a connection can wait until its client has read. */
+  /**
+   * Awaited after each event delivered while catching up, so a connection can wait until its
+   * client has read (flow control) instead of queueing the whole backlog at once.
+   */
   drained?(): Promise<void>;
+  /**
+   * Live events buffered while catching up passed `bufferLimitBytes` (the client reads too
+   * slowly to ever catch up): the connection should close as slow; it resumes later.
+   */
+  overflow?(): void;
 }
 
 export class EventFeed {
   #unsubscribes: (() => void)[] = [];
   #buffer: PublishedEvent[] | null = [];
+  #bufferedBytes = 0;
   #lastDelivered = 0;
   #stopped = false;
 
@@ -34,6 +44,8 @@ export class EventFeed {
     readonly bus: Bus,
     readonly boardIds: readonly string[],
     readonly handlers: FeedHandlers,
+    /** Bytes of live events (as JSON) the feed may buffer while catching up. */
+    readonly bufferLimitBytes = Infinity,
   ) {}
 
   /** Subscribes to the boards and returns the current cursor; events after it are buffered. */
@@ -46,7 +58,9 @@ export class EventFeed {
 
   /**
    * Replays the events after `after` (null = start live at the subscribe cursor), then flushes
-   * the buffer and switches to live delivery.
+   * the live events buffered meanwhile and switches to live delivery. Both steps wait for
+   * `drained` after each event, and events keep being buffered until the flush is done, so the
+   * order holds even while the client reads slowly.
    */
   async resume(after: number | null, current: number): Promise<void> {
     if (after !== null) {
@@ -60,15 +74,22 @@ export class EventFeed {
             this.#lastDelivered,
             REPLAY_PAGE,
           );
-          for (const event of page) this.#deliver(new PublishedEvent(event));
+          for (const event of page) {
+            if (this.#stopped) return;
+            this.#deliver(new PublishedEvent(event), true);
+            await this.handlers.drained?.();
+          }
           if (page.length < REPLAY_PAGE) break;
-          await this.handlers.drained?.();
         }
       }
     }
-    const buffered = this.#buffer ?? [];
+    while (this.#buffer?.length && !this.#stopped) {
+      const published = this.#buffer.shift()!;
+      this.#bufferedBytes -= published.json.length;
+      this.#deliver(published, true);
+      await this.handlers.drained?.();
+    }
     this.#buffer = null;
-    for (const published of buffered) this.#deliver(published);
   }
 
   /** The seq of the newest event delivered (or skipped as already known). */
@@ -77,14 +98,16 @@ export class EventFeed {
   }
 
   #onLive(published: PublishedEvent): void {
-    if (this.#buffer) this.#buffer.push(published);
-    else this.#deliver(published);
+    if (!this.#buffer) return this.#deliver(published, false);
+    this.#buffer.push(published);
+    this.#bufferedBytes += published.json.length;
+    if (this.#bufferedBytes > this.bufferLimitBytes) this.handlers.overflow?.();
   }
 
-  #deliver(published: PublishedEvent): void {
+  #deliver(published: PublishedEvent, catchingUp: boolean): void {
     if (this.#stopped || published.event.id <= this.#lastDelivered) return;
     this.#lastDelivered = published.event.id;
-    this.handlers.deliver(published);
+    this.handlers.deliver(published, catchingUp);
   }
 
   /** Unsubscribes one board (the feed keeps the others), or all when none is named. */

@@ -24,10 +24,11 @@ export type ShortPollAnswer =
   | { data: BoardEvent[]; cursor: number; timestamp: string; resync?: true }
   | { tasks: Task[]; cursor: number; timestamp: string };
 
+/** Serialised in this key order: `{"data":[],"timeout":true,"cursor":N}`. */
 export interface LongPollAnswer {
   data: BoardEvent[];
-  cursor: number;
   timeout: boolean;
+  cursor: number;
   resync?: true;
 }
 
@@ -119,7 +120,7 @@ class LongPollWaiter implements Connection {
     // Subscribe before reading the log, so an event committed in between still wakes us.
     this.#cleanup.push(bus.subscribe(this.boardId, (published) => {
       if (published.event.id > this.cursor) {
-        this.#finish({ data: [published.event], cursor: published.event.id, timeout: false });
+        this.#finish({ data: [published.event], timeout: false, cursor: published.event.id });
       }
     }));
     registry.add(this);
@@ -133,11 +134,11 @@ class LongPollWaiter implements Connection {
     try {
       const current = await store.cursor();
       if (await isStale(store, this.cursor, current)) {
-        this.#finish({ data: [], cursor: current, timeout: false, resync: true });
+        this.#finish({ data: [], timeout: false, cursor: current, resync: true });
       } else {
         const data = await store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
         if (data.length > 0) {
-          this.#finish({ data, cursor: data[data.length - 1].id, timeout: false });
+          this.#finish({ data, timeout: false, cursor: data[data.length - 1].id });
         }
       }
     } catch (error) {
@@ -149,7 +150,7 @@ class LongPollWaiter implements Connection {
 
   checkDeadline(): void {
     if (Date.now() >= this.deadline) {
-      this.#finish({ data: [], cursor: this.cursor, timeout: true });
+      this.#finish({ data: [], timeout: true, cursor: this.cursor });
     }
   }
 
@@ -163,6 +164,6 @@ class LongPollWaiter implements Connection {
 
   /** Ends the wait: a client that left gets nothing; on shutdown the poll answers as a timeout. */
   close(reason: CloseReason): void {
-    this.#finish({ data: [], cursor: this.cursor, timeout: true }, reason);
+    this.#finish({ data: [], timeout: true, cursor: this.cursor }, reason);
   }
 }

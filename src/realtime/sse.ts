@@ -1,9 +1,11 @@
 /**
  * The SSE transport: a `ReadableStream` response per client that sends a `retry:` hint, the
  * `connected` message with the current cursor, the replay after `Last-Event-ID`, then live events
- * (`id:` seq, `event:` type, `data:` JSON), with comment heartbeats from one shared ticker. A
- * client that stops reading is dropped once its unread bytes pass the budget; it resumes with
- * Last-Event-ID. Everything ends in the connection's one `close(reason)`.
+ * (`id:` seq, `event:` type, `data:` JSON), with comment heartbeats from one shared ticker. The
+ * catch-up (replay, then what arrived meanwhile) waits for the client to read; live writes do
+ * not wait: a client whose unread bytes pass the budget, or whose live events pile up past it
+ * during its catch-up, is dropped as slow and resumes with Last-Event-ID. Everything ends in the
+ * connection's one `close(reason)`.
  */
 import type { Caller } from "../auth.ts";
 import { log } from "../log.ts";
@@ -52,7 +54,11 @@ export class SseTransport {
     const connection = new SseConnection(this, caller, boardIds, this.#heartbeat);
     const body = new ReadableStream<Uint8Array>(
       {
-        start: (controller) => connection.start(controller, lastEventId),
+        // Not awaited: the stream counts as started at once, so `pull` (our "the client has read"
+        // signal) already works while the replay is flow-controlled by it.
+        start: (controller) => {
+          connection.start(controller, lastEventId);
+        },
         pull: () => connection.onDrain(),
         cancel: () => connection.close(CLOSE_REASONS.clientGone),
       },
@@ -76,6 +82,8 @@ class SseConnection implements Connection {
   #boards: Set<string>;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Events up to this seq committed before the membership check in `start`. */
+  #checkedAt = Infinity;
 
   constructor(
     readonly sse: SseTransport,
@@ -87,14 +95,20 @@ class SseConnection implements Connection {
     this.sessionHash = caller.sessionHash;
     this.#boards = new Set(boardIds);
     this.#feed = new EventFeed(sse.store, sse.bus, boardIds, {
-      deliver: (published) => this.#onEvent(published),
+      deliver: (published, catchingUp) => this.#onEvent(published, catchingUp),
+      // The id moves the browser's Last-Event-ID to the cursor, so a reconnect resumes from it.
       resync: (cursor) =>
-        this.#write(encodeSse({
-          event: "resync",
-          data: JSON.stringify({ type: "resync", cursor }),
-        })),
+        this.#write(
+          encodeSse({
+            id: cursor,
+            event: "resync",
+            data: JSON.stringify({ type: "resync", cursor }),
+          }),
+          true,
+        ),
       drained: () => this.#drained(),
-    });
+      overflow: () => this.close(CLOSE_REASONS.slow),
+    }, sse.options.queueBytes);
   }
 
   boardIds(): Iterable<string> {
@@ -104,21 +118,37 @@ class SseConnection implements Connection {
   async start(controller: ReadableStreamDefaultController<Uint8Array>, after: number | null) {
     this.#controller = controller;
     this.sse.registry.add(this);
-    this.heartbeatTicker.add(this);
     try {
       const cursor = await this.#feed.subscribe();
+      // Checked again now that events are buffered: a removal between the route's check and the
+      // subscription would otherwise go unnoticed.
+      for (const boardId of this.#boards) {
+        if (!await this.sse.store.memberRole(boardId, this.userId)) {
+          return this.close(CLOSE_REASONS.forbidden);
+        }
+      }
+      this.#checkedAt = cursor;
+      if (this.#closed) return;
       const boardIds = [...this.#boards];
-      this.#write(encodeSse({ retry: this.sse.options.retryMs }));
-      this.#write(encodeSse({
-        data: JSON.stringify({
-          type: "connected",
-          connectionId: this.id,
-          userId: this.userId,
-          ...(boardIds.length === 1 ? { boardId: boardIds[0] } : {}),
-          boardIds,
-          cursor,
+      this.#write(encodeSse({ retry: this.sse.options.retryMs }), true);
+      // `id:` is where this stream resumes from, so an EventSource that reconnects before any
+      // event arrived asks for what it missed instead of starting live (which would leave a gap).
+      this.#write(
+        encodeSse({
+          id: after ?? cursor,
+          data: JSON.stringify({
+            type: "connected",
+            connectionId: this.id,
+            userId: this.userId,
+            ...(boardIds.length === 1 ? { boardId: boardIds[0] } : {}),
+            boardIds,
+            cursor,
+          }),
         }),
-      }));
+        true,
+      );
+      // Heartbeats join only now, so every stream begins with the retry hint and `connected`.
+      this.heartbeatTicker.add(this);
       await this.#feed.resume(after, cursor);
     } catch (error) {
       if (this.#closed) return;
@@ -127,7 +157,10 @@ class SseConnection implements Connection {
     }
   }
 
+  /** A comment to keep proxies from closing an idle stream; skipped while data is queued. */
   heartbeat(): void {
+    const desired = this.#controller?.desiredSize;
+    if (desired === null || desired === undefined || desired < this.sse.options.queueBytes) return;
     this.#write(HEARTBEAT);
   }
 
@@ -143,26 +176,34 @@ class SseConnection implements Connection {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  #onEvent(published: PublishedEvent): void {
-    this.#write(sseFrame(published));
-    const { type, boardId } = published.event;
+  #onEvent(published: PublishedEvent, catchingUp: boolean): void {
+    this.#write(sseFrame(published), catchingUp);
+    const { id, type, boardId } = published.event;
     const member = published.event.member as { userId?: string } | undefined;
-    if (type === "board_deleted" || (type === "member_removed" && member?.userId === this.userId)) {
-      this.#boards.delete(boardId);
-      this.#feed.stop(boardId);
-      if (this.#boards.size === 0) {
-        this.close(type === "board_deleted" ? CLOSE_REASONS.boardDeleted : CLOSE_REASONS.forbidden);
-      }
+    if (type === "board_deleted") this.#leave(boardId, CLOSE_REASONS.boardDeleted);
+    // A removal replayed from before the membership check was undone since (the caller is a
+    // member again); only later ones end the board for this stream.
+    if (type === "member_removed" && member?.userId === this.userId && id > this.#checkedAt) {
+      this.#leave(boardId, CLOSE_REASONS.forbidden);
     }
   }
 
-  /** Queues bytes for the client; past the byte budget the client is dropped as slow. */
-  #write(bytes: Uint8Array): void {
+  /** Stops following one board; the stream ends with `reason` when it was the last. */
+  #leave(boardId: string, reason: CloseReason): void {
+    if (!this.#boards.delete(boardId)) return;
+    this.#feed.stop(boardId);
+    if (this.#boards.size === 0) this.close(reason);
+  }
+
+  /**
+   * Queues bytes for the client; past the byte budget a live write drops the client as slow.
+   * Flow-controlled writes (the catch-up, whose feed waits for `drained`) may overshoot by one.
+   */
+  #write(bytes: Uint8Array, flowControlled = false): void {
     if (this.#closed || !this.#controller) return;
     this.#controller.enqueue(bytes);
-    if (this.#controller.desiredSize !== null && this.#controller.desiredSize < 0) {
-      this.close(CLOSE_REASONS.slow);
-    }
+    const desired = this.#controller.desiredSize;
+    if (!flowControlled && desired !== null && desired < 0) this.close(CLOSE_REASONS.slow);
   }
 
   close(reason: CloseReason): void {
@@ -177,7 +218,8 @@ class SseConnection implements Connection {
     try {
       if (reason === CLOSE_REASONS.slow) {
         // Drop the queued bytes at once instead of waiting for a client that does not read.
-        controller.error(new Error(reason.message));
+        // An AbortError tells the server's onError this was deliberate.
+        controller.error(new DOMException(`sse ${this.id}: ${reason.message}`, "AbortError"));
         return;
       }
       const data = JSON.stringify({

@@ -1,0 +1,310 @@
+/**
+ * Accounts and sessions: sign-up (and switching it off), login, logout, `GET /me`, the session
+ * cookie's attributes, Bearer tokens, tokens stored only as hashes, 401 for anonymous callers in
+ * normal mode on every door, 401 for a bad token even in demo mode, and who may see /admin.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { hashToken } from "../src/auth.ts";
+import {
+  expectError,
+  expectStatus,
+  openSse,
+  queryDb,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
+
+const NORMAL = { demo: false, seed: true } as const;
+
+function cookieOf(response: Response): { value: string; attributes: string[] } {
+  const header = response.headers.get("set-cookie");
+  assert.ok(header, "a Set-Cookie header");
+  const [pair, ...attributes] = header.split(";").map((part) => part.trim());
+  assert.ok(pair.startsWith("session="), header);
+  return { value: pair.slice("session=".length), attributes };
+}
+
+async function signup(server: TestServer, email: string, password = "correct horse") {
+  return await server.request("/signup", {
+    method: "POST",
+    json: { email, name: "Dave", password },
+  });
+}
+
+Deno.test("sign-up creates an account and a session; the email is then taken", async () => {
+  await using server = await startTestServer(NORMAL);
+  const response = await signup(server, "dave@example.com");
+  const cookie = cookieOf(response);
+  const body = await expectStatus(response, 201);
+  assert.equal(body.user.email, "dave@example.com");
+  assert.equal(body.user.name, "Dave");
+  assert.match(body.user.id, /^user-/);
+  assert.equal(body.user.passwordHash, undefined);
+  assert.equal(body.token, cookie.value);
+
+  const me = await expectStatus(await server.request("/me", { token: body.token }), 200);
+  assert.deepEqual(me, { user: body.user, isAdmin: false, demo: false });
+  assert.deepEqual(
+    await expectStatus(await server.request("/boards", { token: body.token }), 200),
+    [],
+  );
+
+  await expectError(await signup(server, "DAVE@example.com"), 409, "email_taken");
+  const short = await expectError(
+    await signup(server, "erin@example.com", "short"),
+    400,
+    "validation_failed",
+  );
+  assert.match(short.error.message, /"password": must be at least 8/);
+  await expectError(
+    await server.request("/signup", { method: "POST", json: { email: "x@example.com" } }),
+    400,
+    "validation_failed",
+  );
+
+  // The new user signs in with the password they chose.
+  const login = await server.request("/login", {
+    method: "POST",
+    json: { email: "dave@example.com", password: "correct horse" },
+  });
+  assert.equal((await expectStatus(login, 200)).user.id, body.user.id);
+});
+
+Deno.test("sign-up switched off (SIGNUP=false) answers 403", async () => {
+  await using server = await startTestServer({ ...NORMAL, signup: false });
+  await expectError(await signup(server, "dave@example.com"), 403, "signup_disabled");
+  assert.deepEqual(queryDb(server, "SELECT id FROM users WHERE email = 'dave@example.com'"), []);
+  // Existing accounts still sign in.
+  assert.ok(await server.login("alice@example.com"));
+});
+
+Deno.test("login sets an HttpOnly SameSite=Lax session cookie that authenticates", async () => {
+  await using server = await startTestServer(NORMAL);
+  const response = await server.request("/login", {
+    method: "POST",
+    json: { email: "Alice@Example.com", password: "liveboard" },
+  });
+  const cookie = cookieOf(response);
+  const body = await expectStatus(response, 200);
+  assert.equal(body.user.id, "user-1");
+  assert.ok(cookie.attributes.includes("HttpOnly"), cookie.attributes.join("; "));
+  assert.ok(cookie.attributes.includes("SameSite=Lax"));
+  assert.ok(cookie.attributes.includes("Path=/"));
+  assert.ok(cookie.attributes.includes(`Max-Age=${720 * 3600}`));
+  assert.ok(!cookie.attributes.includes("Secure"), "not Secure unless COOKIE_SECURE");
+
+  const me = await expectStatus(
+    await server.request("/me", { headers: { cookie: `theme=dark; session=${cookie.value}` } }),
+    200,
+  );
+  assert.equal(me.user.email, "alice@example.com");
+  const tasks = await server.request("/boards/board-1/tasks", {
+    headers: { cookie: `session=${cookie.value}` },
+  });
+  assert.equal((await expectStatus(tasks, 200)).length, 4);
+});
+
+Deno.test("COOKIE_SECURE marks the session cookie Secure", async () => {
+  await using server = await startTestServer({ ...NORMAL, cookieSecure: true });
+  const response = await server.request("/login", {
+    method: "POST",
+    json: { email: "alice@example.com", password: "liveboard" },
+  });
+  assert.ok(cookieOf(response).attributes.includes("Secure"));
+  await response.body?.cancel();
+});
+
+Deno.test("a wrong password, an unknown email and the password-less guest all get the same 401", async () => {
+  await using server = await startTestServer({ ...NORMAL, demo: true });
+  const attempts = [
+    { email: "alice@example.com", password: "wrong" },
+    { email: "nobody@example.com", password: "liveboard" },
+    { email: "guest@example.com", password: "liveboard" },
+  ];
+  for (const json of attempts) {
+    const response = await server.request("/login", { method: "POST", json });
+    assert.equal(response.headers.get("set-cookie"), null);
+    const error = await expectError(response, 401, "unauthorized");
+    assert.equal(error.error.message, "Wrong email or password");
+  }
+});
+
+Deno.test("a Bearer token authenticates and wins over a cookie", async () => {
+  await using server = await startTestServer(NORMAL);
+  const alice = await server.login("alice@example.com");
+  const bob = await server.login("bob@example.com");
+  const me = await expectStatus(
+    await server.request("/me", { token: bob, headers: { cookie: `session=${alice}` } }),
+    200,
+  );
+  assert.equal(me.user.id, "user-2");
+  const lower = await server.request("/me", { headers: { authorization: `bearer ${alice}` } });
+  assert.equal((await expectStatus(lower, 200)).user.id, "user-1");
+});
+
+Deno.test("sessions and passwords are stored only as hashes", async () => {
+  await using server = await startTestServer(NORMAL);
+  const token = await server.login("alice@example.com");
+  const rows = queryDb(server, "SELECT token_hash, user_id FROM sessions");
+  assert.equal(rows.length, 1);
+  assert.notEqual(rows[0].token_hash, token);
+  assert.equal(rows[0].token_hash, await hashToken(token));
+  assert.equal(rows[0].user_id, "user-1");
+  const [user] = queryDb(server, "SELECT password_hash FROM users WHERE id = 'user-1'");
+  assert.match(user.password_hash as string, /^pbkdf2-sha256\$1000\$[\w+/=]+\$[\w+/=]+$/);
+  // Nothing in the database file or its WAL holds the raw token or password.
+  for (const suffix of ["", "-wal"]) {
+    const bytes = await Deno.readFile(server.config.databaseUrl + suffix).catch(() => null);
+    const text = new TextDecoder("latin1").decode(bytes ?? new Uint8Array());
+    assert.ok(!text.includes(token), `token in ${suffix || "db"}`);
+    assert.ok(!text.includes("liveboard\u0000") && !text.includes('"liveboard"'));
+  }
+});
+
+Deno.test("logout ends the session, clears the cookie and closes that session's streams", async () => {
+  await using server = await startTestServer(NORMAL);
+  const token = await server.login("alice@example.com");
+  const other = await server.login("alice@example.com");
+  const mine = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${token}`,
+  });
+  const theirs = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${other}`,
+  });
+  await mine.nextData();
+  await theirs.nextData();
+
+  const response = await server.request("/logout", { method: "POST", token });
+  const cookie = cookieOf(response);
+  assert.equal(cookie.value, "");
+  assert.ok(cookie.attributes.includes("Max-Age=0"));
+  assert.deepEqual(await expectStatus(response, 200), { ok: true });
+
+  const goodbye = await mine.nextData();
+  assert.equal(goodbye.event, "disconnect");
+  assert.deepEqual(goodbye.json, { type: "disconnect", reason: "unauthorized", reconnect: false });
+  assert.equal(await mine.next(), null, "the stream ends");
+
+  await expectError(await server.request("/me", { token }), 401, "unauthorized");
+  await expectError(
+    await server.request("/logout", { method: "POST", token }),
+    401,
+    "unauthorized",
+  );
+  // The user's other session is untouched.
+  assert.equal(
+    (await expectStatus(await server.request("/me", { token: other }), 200)).user.id,
+    "user-1",
+  );
+  const created = await server.request("/tasks", {
+    method: "POST",
+    json: { title: "Still here", listId: "list-todo" },
+    token: other,
+  });
+  await expectStatus(created, 201);
+  assert.equal((await theirs.nextData()).event, "task_created");
+  await theirs.close();
+});
+
+Deno.test("an expired session is refused with 401", async () => {
+  await using server = await startTestServer(NORMAL);
+  const token = await server.login("alice@example.com");
+  const db = new DatabaseSync(server.config.databaseUrl);
+  try {
+    db.prepare("UPDATE sessions SET expires_at = ?").run("2020-01-01T00:00:00.000Z");
+  } finally {
+    db.close();
+  }
+  const error = await expectError(await server.request("/me", { token }), 401, "unauthorized");
+  assert.match(error.error.message, /expired or is invalid/);
+});
+
+Deno.test("in normal mode an anonymous caller gets 401 on REST, SSE and both polls", async () => {
+  await using server = await startTestServer(NORMAL);
+  const doors: [string, string, unknown?][] = [
+    ["GET", "/me"],
+    ["POST", "/logout"],
+    ["GET", "/boards"],
+    ["POST", "/boards", { title: "x" }],
+    ["GET", "/boards/board-1"],
+    ["GET", "/boards/board-1/tasks"],
+    ["GET", "/boards/board-1/members"],
+    ["POST", "/tasks", { title: "x", listId: "list-todo" }],
+    ["GET", "/tasks/task-1"],
+    ["PATCH", "/tasks/task-1", { title: "x" }],
+    ["PATCH", "/tasks/task-1/move", { listId: "list-done", position: 0 }],
+    ["DELETE", "/tasks/task-1"],
+    ["PATCH", "/lists/list-todo", { title: "x" }],
+    ["GET", "/boards/board-1/events"],
+    ["HEAD", "/boards/board-1/events"],
+    ["GET", "/events?boards=board-1"],
+    ["GET", "/boards/board-1/updates"],
+    ["GET", "/boards/board-1/updates?since=0"],
+    ["GET", "/boards/board-1/poll?cursor=0"],
+    ["GET", "/admin/connections"],
+  ];
+  for (const [method, path, json] of doors) {
+    const response = await server.request(path, { method, json });
+    if (method === "HEAD") {
+      assert.equal(response.status, 401, `${method} ${path}`);
+      continue;
+    }
+    await expectError(response, 401, "unauthorized");
+  }
+  assert.equal(server.services.registry.size, 0);
+  assert.equal((await server.services.store.getTask("task-1"))?.title, "Design the board layout");
+  // The open routes stay open.
+  await expectStatus(await server.request("/healthz"), 200);
+  const page = await server.request("/");
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+});
+
+Deno.test("in demo mode a forged token is 401 on REST, SSE and both polls, not the guest", async () => {
+  await using server = await startTestServer();
+  for (
+    const path of [
+      "/boards/board-1/tasks",
+      "/boards/board-1/events",
+      "/events?boards=board-1",
+      "/boards/board-1/updates?since=0",
+      "/boards/board-1/poll?cursor=0",
+      "/me",
+    ]
+  ) {
+    await expectError(await server.request(path, { token: "forged" }), 401, "unauthorized");
+    const viaCookie = await server.request(path, { headers: { cookie: "session=forged" } });
+    await expectError(viaCookie, 401, "unauthorized");
+  }
+  // Without any token, the same requests act as the demo guest.
+  const me = await expectStatus(await server.request("/me"), 200);
+  assert.deepEqual([me.user.id, me.demo], ["user-guest", true]);
+  assert.equal(server.services.registry.size, 0);
+});
+
+Deno.test("in normal mode /admin/connections is for ADMIN_EMAILS only", async () => {
+  await using server = await startTestServer({ ...NORMAL, adminEmails: ["Carol@Example.com"] });
+  const alice = await server.login("alice@example.com");
+  const carol = await server.login("carol@example.com");
+  await expectError(await server.request("/admin/connections"), 401, "unauthorized");
+  await expectError(await server.request("/admin/connections", { token: alice }), 403, "forbidden");
+  const counts = await expectStatus(
+    await server.request("/admin/connections", { token: carol }),
+    200,
+  );
+  assert.deepEqual(counts, {
+    total: 0,
+    byTransport: { sse: 0, websocket: 0, longpoll: 0 },
+    byBoard: {},
+    busSubscribers: 0,
+  });
+  const me = await expectStatus(await server.request("/me", { token: carol }), 200);
+  assert.equal(me.isAdmin, true);
+});
+
+Deno.test("in demo mode /admin/connections is open", async () => {
+  await using server = await startTestServer();
+  const counts = await expectStatus(await server.request("/admin/connections"), 200);
+  assert.equal(counts.total, 0);
+});

@@ -1,0 +1,106 @@
+/**
+ * The event bus: delivery per board in publish order, a failing subscriber never stops the
+ * others, idempotent unsubscribe, counts; and the store publishes only after commit.
+ */
+import assert from "node:assert/strict";
+import { MemoryBus } from "../src/realtime/bus_memory.ts";
+import { setLogLevel } from "../src/log.ts";
+import type { BoardEvent } from "../src/store/store.ts";
+import { seedDemoData } from "../src/store/seed.ts";
+import { SqliteStore } from "../src/store/store_sqlite.ts";
+
+const event = (id: number, boardId = "board-1"): BoardEvent => ({
+  id,
+  type: "task_created",
+  boardId,
+  actorId: null,
+  at: new Date().toISOString(),
+});
+
+Deno.test("the bus delivers each board's events to its subscribers in publish order", () => {
+  const bus = new MemoryBus();
+  const seen: string[] = [];
+  bus.subscribe("board-1", (p) => seen.push(`a${p.event.id}`));
+  bus.subscribe("board-1", (p) => seen.push(`b${p.event.id}`));
+  bus.subscribe("board-2", (p) => seen.push(`c${p.event.id}`));
+  bus.publish(event(1));
+  bus.publish(event(2, "board-2"));
+  bus.publish(event(3));
+  bus.publish(event(4, "board-9"));
+  assert.deepEqual(seen, ["a1", "b1", "c2", "a3", "b3"]);
+});
+
+Deno.test("a subscriber that throws never stops delivery to the others", () => {
+  setLogLevel("silent");
+  const bus = new MemoryBus();
+  const seen: number[] = [];
+  bus.subscribe("board-1", () => {
+    throw new Error("broken subscriber");
+  });
+  bus.subscribe("board-1", (p) => seen.push(p.event.id));
+  bus.publish(event(1));
+  bus.publish(event(2));
+  assert.deepEqual(seen, [1, 2]);
+});
+
+Deno.test("unsubscribing is idempotent, also from inside a delivery", () => {
+  const bus = new MemoryBus();
+  const seen: string[] = [];
+  const offA = bus.subscribe("board-1", () => {
+    seen.push("a");
+    offA();
+    offA();
+  });
+  const offB = bus.subscribe("board-1", () => seen.push("b"));
+  assert.equal(bus.subscriberCount("board-1"), 2);
+  bus.publish(event(1));
+  bus.publish(event(2));
+  assert.deepEqual(seen, ["a", "b", "b"]);
+  offB();
+  offB();
+  assert.equal(bus.subscriberCount(), 0);
+  assert.equal(bus.subscriberCount("board-1"), 0);
+});
+
+Deno.test("one publish is encoded once and shared by every subscriber", () => {
+  const bus = new MemoryBus();
+  let encodings = 0;
+  const frames: unknown[] = [];
+  for (let i = 0; i < 3; i++) {
+    bus.subscribe("board-1", (p) => frames.push(p.encoded("test", (e) => (encodings++, e.json))));
+  }
+  const published = event(7);
+  bus.publish(published);
+  assert.equal(encodings, 1);
+  assert.deepEqual(frames, Array(3).fill(JSON.stringify(published)));
+});
+
+Deno.test("the store publishes an event only after its transaction committed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-bus-" });
+  const store = new SqliteStore(`${dir}/bus.db`);
+  try {
+    await seedDemoData(store, 1000);
+    const seen: { id: number; stored: boolean }[] = [];
+    store.onCommit((e) => {
+      // Inside the listener the mutation is already visible to every reader.
+      store.getTask((e.task as { id: string } | undefined)?.id ?? "").then((task) =>
+        seen.push({ id: e.id, stored: task !== null })
+      );
+    });
+    const { event: created } = await store.createTask("user-1", {
+      listId: "list-todo",
+      title: "x",
+    });
+    await assert.rejects(
+      store.updateTask("user-1", "task-1", { title: "y", version: 99 }),
+      /version 1, not 99/,
+    );
+    await assert.rejects(store.createTask("user-1", { listId: "list-nowhere", title: "x" }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(seen, [{ id: created.id, stored: true }], "failed mutations publish nothing");
+    assert.equal(await store.cursor(), created.id);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

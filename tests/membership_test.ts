@@ -1,0 +1,150 @@
+/**
+ * Board membership on every door: `board-2` belongs to Carol alone, so Bob (a member of board-1
+ * only) can neither read, stream, poll nor change it — and learns nothing, not even that it
+ * exists — while another board's events never leak into his streams and polls.
+ */
+import assert from "node:assert/strict";
+import {
+  expectError,
+  expectStatus,
+  openSse,
+  startTestServer,
+  type TestServer,
+  withEvents,
+} from "./helpers.ts";
+
+const NORMAL = { demo: false, seed: true } as const;
+
+async function assertHidden(server: TestServer, token: string) {
+  const doors: [string, string, unknown?][] = [
+    ["GET", "/boards/board-2"],
+    ["GET", "/boards/board-2/tasks"],
+    ["GET", "/boards/board-2/members"],
+    ["GET", "/tasks/task-5"],
+    ["GET", "/boards/board-2/events"],
+    ["GET", "/boards/board-2/events?lastEventId=0"],
+    ["GET", "/events?boards=board-2"],
+    ["GET", "/events?boards=board-1,board-2"],
+    ["GET", "/boards/board-2/updates"],
+    ["GET", "/boards/board-2/updates?since=0"],
+    ["GET", "/boards/board-2/updates?since=2020-01-01T00:00:00Z"],
+    ["GET", "/boards/board-2/poll"],
+    ["GET", "/boards/board-2/poll?cursor=0"],
+    ["PATCH", "/boards/board-2", { title: "Mine" }],
+    ["DELETE", "/boards/board-2"],
+    ["POST", "/boards/board-2/members", { email: "bob@example.com" }],
+    ["DELETE", "/boards/board-2/members/user-3"],
+    ["POST", "/boards/board-2/lists", { title: "Sneaky" }],
+    ["PATCH", "/lists/list-b2-ideas", { title: "Sneaky" }],
+    ["DELETE", "/lists/list-b2-doing"],
+    ["POST", "/tasks", { title: "Sneaky", listId: "list-b2-ideas" }],
+    ["PATCH", "/tasks/task-5", { title: "Sneaky" }],
+    ["PATCH", "/tasks/task-5/move", { listId: "list-b2-doing", position: 0 }],
+    ["DELETE", "/tasks/task-5"],
+  ];
+  const { events } = await withEvents(server, async () => {
+    for (const [method, path, json] of doors) {
+      const error = await expectError(
+        await server.request(path, { method, json, token }),
+        404,
+        "not_found",
+      );
+      assert.doesNotMatch(error.error.message, /Carol|Roadmap|Quarterly/, path);
+    }
+    const head = await server.request("/boards/board-2/events", { method: "HEAD", token });
+    assert.equal(head.status, 404);
+  });
+  assert.deepEqual(events, [], "nothing was written");
+  assert.equal(server.services.registry.size, 0, "no stream or poll was opened");
+  assert.equal(server.services.bus.subscriberCount(), 0);
+  const task = await server.services.store.getTask("task-5");
+  assert.deepEqual([task?.title, task?.listId], ["Quarterly planning", "list-b2-ideas"]);
+}
+
+Deno.test("a non-member cannot read, stream, poll or change another board", async () => {
+  await using server = await startTestServer(NORMAL);
+  const bob = await server.login("bob@example.com");
+  await assertHidden(server, bob);
+  const boards = await expectStatus(await server.request("/boards", { token: bob }), 200);
+  assert.deepEqual(boards.map((b: { id: string }) => b.id), ["board-1"]);
+});
+
+Deno.test("the demo guest is a member of board-1 only", async () => {
+  await using server = await startTestServer();
+  const boards = await expectStatus(await server.request("/boards"), 200);
+  assert.deepEqual(boards.map((b: { id: string }) => b.id), ["board-1"]);
+  const doors = [
+    "/boards/board-2",
+    "/boards/board-2/events",
+    "/boards/board-2/updates?since=0",
+    "/boards/board-2/poll?cursor=0",
+  ];
+  for (const path of doors) {
+    await expectError(await server.request(path), 404, "not_found");
+  }
+  assert.equal(server.services.registry.size, 0);
+});
+
+Deno.test("another board's events never reach a member's stream or polls", async () => {
+  await using server = await startTestServer(NORMAL);
+  const bob = await server.login("bob@example.com");
+  const carol = await server.login("carol@example.com");
+  const start = await server.services.store.cursor();
+  const stream = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${bob}`,
+  });
+  await stream.nextData();
+
+  await expectStatus(
+    await server.request("/tasks", {
+      method: "POST",
+      json: { title: "Secret plan", listId: "list-b2-ideas" },
+      token: carol,
+    }),
+    201,
+  );
+  const visible = await expectStatus(
+    await server.request("/tasks", {
+      method: "POST",
+      json: { title: "Public", listId: "list-todo" },
+      token: carol,
+    }),
+    201,
+  );
+  const next = await stream.nextData();
+  assert.equal(next.event, "task_created");
+  assert.equal((next.json.task as { id: string }).id, visible.id);
+  assert.doesNotMatch(stream.raw, /Secret plan/);
+  await stream.close();
+
+  const short = await expectStatus(
+    await server.request(`/boards/board-1/updates?since=${start}`, { token: bob }),
+    200,
+  );
+  assert.deepEqual(short.data.map((e: { boardId: string }) => e.boardId), ["board-1"]);
+  const long = await expectStatus(
+    await server.request(`/boards/board-1/poll?cursor=${start}`, { token: bob }),
+    200,
+  );
+  assert.deepEqual(long.data.map((e: { boardId: string }) => e.boardId), ["board-1"]);
+});
+
+Deno.test("a member who is removed loses every door to the board at once", async () => {
+  await using server = await startTestServer(NORMAL);
+  const bob = await server.login("bob@example.com");
+  const carol = await server.login("carol@example.com");
+  await expectStatus(
+    await server.request("/boards/board-2/members", {
+      method: "POST",
+      json: { email: "bob@example.com" },
+      token: carol,
+    }),
+    201,
+  );
+  await expectStatus(await server.request("/boards/board-2", { token: bob }), 200);
+  await expectStatus(
+    await server.request("/boards/board-2/members/user-2", { method: "DELETE", token: carol }),
+    200,
+  );
+  await assertHidden(server, bob);
+});

@@ -1,0 +1,34 @@
+/** Operations endpoints and static files: /healthz, the placeholder page, HEAD and 404s. */
+import assert from "node:assert/strict";
+import { expectError, expectStatus, startTestServer } from "./helpers.ts";
+
+Deno.test("GET /healthz answers ok with the cursor and transports, without a session", async () => {
+  await using server = await startTestServer({ demo: false, transports: ["sse", "poll"] });
+  const health = await expectStatus(await server.request("/healthz"), 200);
+  assert.deepEqual(health, { status: "ok", cursor: 0, transports: ["sse", "poll"] });
+});
+
+Deno.test("the placeholder page is served from static/, also for HEAD", async () => {
+  await using server = await startTestServer();
+  const page = await server.request("/");
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const html = await page.text();
+  assert.match(html, /<html/i);
+  assert.equal(html, await Deno.readTextFile(new URL("../static/index.html", import.meta.url)));
+  const byName = await server.request("/index.html");
+  assert.equal(byName.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(await byName.text(), html);
+  const head = await server.request("/", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, null);
+  for (const path of ["/missing.js", "/%2e%2e/deno.json", "/static/../deno.json", "/.env"]) {
+    await expectError(await server.request(path), 404, "not_found");
+  }
+});
+
+Deno.test("an unknown method or route answers a JSON 404", async () => {
+  await using server = await startTestServer();
+  await expectError(await server.request("/tasks/task-1", { method: "PUT" }), 404, "not_found");
+  await expectError(await server.request("/nothing/here"), 404, "not_found");
+});

@@ -1,0 +1,235 @@
+/**
+ * The real entry point as a child process: it prints the "listening" line, serves, logs one line
+ * per request and per connection, exits 0 on SIGTERM after a graceful shutdown (even with a
+ * stream open), and exits 2 naming the setting for a bad value. The compiled binary is built and
+ * run where DENORT_BIN provides the runtime offline; elsewhere its inputs are checked.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { expectStatus } from "./helpers.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const RUN_FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+
+interface Running {
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+}
+
+/**
+ * Spawns `command args`, waits for "Liveboard listening on <url>", runs `fn`, then sends `signal`
+ * and returns the exit code and output. The output is printed when `fn` throws.
+ */
+async function withChildProcessServer(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  fn: (server: Running) => Promise<void>,
+  signal: Deno.Signal = "SIGTERM",
+): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      output += text;
+      // The start-up is complete once the configuration line follows the listening line.
+      const match = output.match(/Liveboard listening on (http:\/\/\S+).*\nconfig: .*\n/);
+      if (match) resolve(match[1]);
+    }
+  };
+  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const status = child.status;
+  status.then(() => reject(new Error(`exited before listening:\n${output}`)));
+  try {
+    const url = await listening;
+    await fn({ url, output: () => output });
+  } catch (error) {
+    console.error(`--- child output ---\n${output}\n--- end ---`);
+    child.kill("SIGKILL");
+    await Promise.all([status, drained]);
+    throw error;
+  }
+  child.kill(signal);
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const { code } = await status;
+  clearTimeout(killer);
+  await drained;
+  return { code, output };
+}
+
+async function runToExit(args: string[], env: Record<string, string> = {}) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env,
+    stdin: "null",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
+}
+
+Deno.test("main.ts serves in demo mode and exits 0 on SIGTERM with a stream open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-process-" });
+  try {
+    const args = [
+      "run",
+      ...RUN_FLAGS,
+      "main.ts",
+      "--port",
+      "0",
+      "--demo",
+      "--database-url",
+      `${dir}/process.db`,
+      "--pbkdf2-iterations",
+      "1000",
+    ];
+    let streamText = "";
+    let streamEnded: Promise<void> | undefined;
+    // A non-UTC zone on the server must not change how times are read.
+    const { code, output } = await withChildProcessServer(
+      Deno.execPath(),
+      args,
+      { TZ: "Asia/Tokyo", NO_COLOR: "1" },
+      async ({ url, output }) => {
+        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.match(output(), /in demo mode/);
+        assert.match(
+          output(),
+          /config: PORT=0 HOST=127\.0\.0\.1 DATABASE_URL=\S+process\.db DEMO=true /,
+        );
+        const tasks = await expectStatus(await fetch(`${url}/boards/board-1/tasks`), 200);
+        assert.equal(tasks.length, 4);
+        // Seeded at 09:00:00.000Z: a zoneless 09:00:00 is UTC, not Tokyo's 00:00Z.
+        for (const [since, count] of [["2026-01-01T09:00:00", 0], ["2026-01-01T08:59:59", 4]]) {
+          const answer = await expectStatus(
+            await fetch(`${url}/boards/board-1/updates?since=${since}`),
+            200,
+          );
+          assert.equal(answer.tasks.length, count, String(since));
+        }
+        const stream = await fetch(`${url}/boards/board-1/events`);
+        const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+        while (!streamText.includes('"type":"connected"')) {
+          streamText += (await reader.read()).value ?? "";
+        }
+        // SIGTERM follows; the stream gets its goodbye and ends.
+        streamEnded = (async () => {
+          while (true) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            streamText += value;
+          }
+        })();
+      },
+    );
+    await streamEnded;
+    assert.match(streamText, /event: disconnect\ndata: \{"type":"disconnect","reason":"shutdown"/);
+    assert.equal(code, 0, output);
+    assert.match(output, /GET \/boards\/board-1\/tasks 200 /, "one log line per request");
+    assert.match(output, /sse \S+ open user=user-guest/, "a log line per connection open");
+    assert.match(output, /sse \S+ closed reason=shutdown/, "and close");
+    assert.match(output, /stopped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts shuts down gracefully on SIGINT too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-process-" });
+  try {
+    const args = ["run", ...RUN_FLAGS, "main.ts", "--port=0", `--database-url=${dir}/int.db`];
+    const { code, output } = await withChildProcessServer(
+      Deno.execPath(),
+      args,
+      { NO_COLOR: "1" },
+      async ({ url, output }) => {
+        assert.match(output(), /in normal mode/);
+        const anonymous = await fetch(`${url}/boards`);
+        assert.equal(anonymous.status, 401);
+        await anonymous.body?.cancel();
+      },
+      "SIGINT",
+    );
+    assert.equal(code, 0, output);
+    assert.match(output, /stopped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts exits 2 with a message naming the setting for a bad value", async () => {
+  for (
+    const [args, env, name] of [
+      [["--port", "abc"], {}, "PORT"],
+      [[], { PORT: "99999" }, "PORT"],
+      [["--sse-heartbeat-ms", "1"], {}, "SSE_HEARTBEAT_MS"],
+      [["--no-such-flag"], {}, "--no-such-flag"],
+    ] as [string[], Record<string, string>, string][]
+  ) {
+    const { code, stdout, stderr } = await runToExit(
+      ["run", ...RUN_FLAGS, "main.ts", ...args],
+      env,
+    );
+    assert.equal(code, 2, `${args.join(" ")}: ${stdout}${stderr}`);
+    assert.match(stderr, new RegExp(`^liveboard: .*${name}`));
+    assert.doesNotMatch(stdout, /listening/);
+  }
+});
+
+const denort = Deno.env.get("DENORT_BIN");
+
+Deno.test("the compiled binary serves static files and the API, and exits 0 on SIGTERM", async () => {
+  const deno = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const task: string = deno.tasks.compile;
+  const words = task.split(/\s+/);
+  assert.equal(words[0], "deno");
+  assert.equal(words[1], "compile");
+  const include = words.indexOf("--include");
+  assert.ok(include > 0 && words[include + 1] === "static", `compile includes static/: ${task}`);
+  assert.equal(words.at(-1), "main.ts");
+  for (const permission of RUN_FLAGS) assert.ok(words.includes(permission), permission);
+  const staticModule = await Deno.readTextFile(`${ROOT}/src/http/static.ts`);
+  assert.match(staticModule, /import\.meta\.dirname/, "static files resolve from the module");
+  await Deno.stat(`${ROOT}/static/index.html`);
+
+  if (!denort) {
+    console.log("compiled binary not built: set DENORT_BIN to a denort binary to build it offline");
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-compile-" });
+  try {
+    const output = `${dir}/liveboard`;
+    const outputAt = words.indexOf("--output");
+    const compileArgs = words.slice(1);
+    compileArgs[outputAt] = output;
+    const built = await runToExit(compileArgs, { DENORT_BIN: denort });
+    assert.equal(built.code, 0, built.stderr);
+    const { code, output: printed } = await withChildProcessServer(
+      output,
+      ["--port", "0", "--database-url", `${dir}/binary.db`, "--seed"],
+      { NO_COLOR: "1" },
+      async ({ url, output }) => {
+        assert.match(output(), /in normal mode/);
+        const page = await fetch(`${url}/`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<html/i);
+        const anonymous = await fetch(`${url}/boards/board-1/tasks`);
+        assert.equal(anonymous.status, 401);
+        await anonymous.body?.cancel();
+        await expectStatus(await fetch(`${url}/healthz`), 200);
+      },
+    );
+    assert.equal(code, 0, printed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -11,6 +11,9 @@ export function authRoutes(services: Services): Hono<AppEnv> {
   const { store, config } = services;
   const app = new Hono<AppEnv>();
   const ttlSeconds = config.sessionTtlHours * 3600;
+  // Verified against when the email is unknown, so a login takes as long either way and its
+  // timing does not tell which emails have accounts.
+  const decoyHash = hashPassword(crypto.randomUUID(), config.pbkdf2Iterations);
 
   async function startSession(c: AppContext, user: User, status: 200 | 201) {
     const { token, tokenHash } = await newSessionToken();
@@ -32,8 +35,9 @@ export function authRoutes(services: Services): Hono<AppEnv> {
   app.post("/login", async (c) => {
     const input = parseInput(loginSchema, await jsonBody(c, services));
     const found = await store.findUserByEmail(input.email);
-    const valid = found?.passwordHash && await verifyPassword(input.password, found.passwordHash);
-    if (!found || !valid) throw unauthorized("Wrong email or password");
+    const hash = found?.passwordHash ?? await decoyHash;
+    const valid = await verifyPassword(input.password, hash);
+    if (!found?.passwordHash || !valid) throw unauthorized("Wrong email or password");
     return startSession(c, found.user, 200);
   });
 

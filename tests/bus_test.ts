@@ -3,7 +3,7 @@
  * others, idempotent unsubscribe, counts; and the store publishes only after commit.
  */
 import assert from "node:assert/strict";
-import { MemoryBus } from "../src/realtime/bus_memory.ts";
+import { FANOUT_CHUNK, MemoryBus } from "../src/realtime/bus_memory.ts";
 import { setLogLevel } from "../src/log.ts";
 import type { BoardEvent } from "../src/store/store.ts";
 import { seedDemoData } from "../src/store/seed.ts";
@@ -103,4 +103,39 @@ Deno.test("the store publishes an event only after its transaction committed", a
     await store.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a large fan-out yields between chunks and keeps every listener's events in order", async () => {
+  const bus = new MemoryBus();
+  const seen: number[][] = [];
+  for (let i = 0; i < FANOUT_CHUNK * 3 + 7; i++) {
+    const mine: number[] = [];
+    seen.push(mine);
+    bus.subscribe(i % 2 ? "board-1" : "board-2", (p) => mine.push(p.event.id));
+  }
+  const both: number[] = [];
+  bus.subscribe("board-1", (p) => both.push(p.event.id));
+  bus.subscribe("board-2", (p) => both.push(p.event.id));
+  bus.publish(event(1));
+  bus.publish(event(2, "board-2"));
+  bus.publish(event(3));
+  // The first chunk went out inside publish; the last listeners wait for a later macrotask.
+  assert.ok(seen.slice(0, FANOUT_CHUNK).some((ids) => ids.length > 0));
+  assert.ok(seen.slice(-FANOUT_CHUNK).every((ids) => ids.length === 0));
+  while (both.length < 3) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.deepEqual(both, [1, 2, 3]);
+  seen.forEach((ids, i) => assert.deepEqual(ids, i % 2 ? [1, 3] : [2], `listener ${i}`));
+  await bus.close();
+});
+
+Deno.test("a listener that unsubscribes during a chunked fan-out gets nothing more", async () => {
+  const bus = new MemoryBus();
+  let late = 0;
+  for (let i = 0; i < FANOUT_CHUNK; i++) bus.subscribe("board-1", () => {});
+  const off = bus.subscribe("board-1", () => late++);
+  bus.publish(event(1));
+  off();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(late, 0);
+  await bus.close();
 });

@@ -1,0 +1,266 @@
+/**
+ * The servers under comparison, each a separate process pinned to the server core with its V8
+ * inspector open (for GC before memory readings): Liveboard itself (normal mode, fresh database,
+ * seeded, signed in as Alice), the raw Deno baseline, and Socket.IO on Node. Each is described
+ * by how a load generator connects to it and how one mutation is triggered.
+ */
+import { Child, collectGarbage, INSPECTOR_LINE, SERVER_CORE } from "./procs.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const here = import.meta.dirname!;
+
+export type TargetName = "liveboard" | "deno" | "socketio";
+export const TARGET_LABELS: Record<TargetName, string> = {
+  liveboard: "Liveboard",
+  deno: "raw Deno",
+  socketio: "Socket.IO 4",
+};
+
+/** How a load generator opens one kind of connection (see load_client.mjs `open`). */
+export interface ConnectSpec {
+  kind: "ws" | "sio" | "sse";
+  url: string;
+  headers: Record<string, string>;
+  join?: string;
+  /** A connection is ready once a message matching this arrives (else: once open). */
+  ready?: string;
+}
+
+export interface Target {
+  name: TargetName;
+  pid: number;
+  url: string;
+  ws: ConnectSpec;
+  sse?: ConnectSpec;
+  /** Long-poll URL parked until the next event, and its headers. */
+  poll?(): Promise<{ url: string; headers: Record<string, string> }>;
+  /** POST target of the write path (Liveboard also serves `PATCH <url>/:id/move`). */
+  write?: {
+    url: string;
+    headers: Record<string, string>;
+    /** Creates a board of realistic size to move tasks in: its task ids and list ids. */
+    prepareMoves?(): Promise<{ ids: string[]; lists: string[] }>;
+  };
+  /** Triggers one event carrying `marker`; resolves when the server has answered. */
+  mutate(marker: string, seq: number): Promise<void>;
+  /** Live connections per transport, as the server counts them. */
+  counts(): Promise<{ websocket: number; sse: number; longpoll: number }>;
+  /** Collects garbage; answers the JS heap's used bytes. */
+  gc(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  nodeModules: string;
+  /** Extra Liveboard flags (e.g. heartbeat intervals). */
+  flags?: string[];
+}
+
+export function startTarget(name: TargetName, options: StartOptions): Promise<Target> {
+  if (name === "liveboard") return startLiveboard(options);
+  if (name === "deno") return startDeno();
+  return startSocketIo(options);
+}
+
+/** An event of the same shape and size as a Liveboard `task_created` event. */
+export function sampleEvent(marker: string, seq: number): string {
+  const at = new Date().toISOString();
+  const task = {
+    id: "task-01KAP6Z2M7V8Q9R0S1T2U3V4W5",
+    boardId: "board-1",
+    listId: "list-todo",
+    title: `bench ${marker}`,
+    description: "",
+    assigneeId: null,
+    position: 4,
+    version: 1,
+    createdBy: "user-1",
+    createdAt: at,
+    updatedAt: at,
+  };
+  return JSON.stringify({
+    type: "task_created",
+    id: seq,
+    boardId: "board-1",
+    task,
+    actorId: "user-1",
+    at,
+  });
+}
+
+async function expectOk(response: Response, what: string): Promise<void> {
+  if (!response.ok) throw new Error(`${what}: ${response.status} ${await response.text()}`);
+  await response.body?.cancel();
+}
+
+async function launch(child: Child, listening: RegExp) {
+  const [inspector, ready] = await Promise.all([
+    child.waitForLine(INSPECTOR_LINE),
+    child.waitForLine(listening),
+  ]);
+  return { inspectorUrl: inspector[1], ready };
+}
+
+async function startLiveboard(options: StartOptions): Promise<Target> {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-bench-" });
+  const child = new Child("liveboard", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--inspect=127.0.0.1:0",
+    `${root}main.ts`,
+    ...["--port", "0", "--host", "127.0.0.1", "--database-url", `${dir}/bench.db`, "--seed"],
+    ...["--pbkdf2-iterations", "1000", "--log-level", "warn"],
+    ...["--admin-emails", "alice@example.com"],
+    ...["--longpoll-max-per-user", "100000", "--longpoll-timeout-ms", "120000"],
+    ...["--ws-max-connections-per-user", "100000"],
+    ...(options.flags ?? []),
+  ], { core: SERVER_CORE });
+  const { inspectorUrl, ready } = await launch(child, /Liveboard listening on (http:\/\/\S+)/);
+  const url = ready[1];
+  const login = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "alice@example.com", password: "liveboard" }),
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${await login.text()}`);
+  const { token } = await login.json();
+  const headers = { authorization: `Bearer ${token}` };
+  const wsUrl = url.replace(/^http/, "ws");
+  return {
+    name: "liveboard",
+    pid: child.pid,
+    url,
+    ws: {
+      kind: "ws",
+      url: `${wsUrl}/ws`,
+      headers,
+      join: JSON.stringify({ type: "join", boardId: "board-1" }),
+      ready: '"type":"presence"',
+    },
+    sse: { kind: "sse", url: `${url}/boards/board-1/events`, headers, ready: '"type":"connected"' },
+    poll: async () => {
+      const health = await (await fetch(`${url}/healthz`)).json();
+      return { url: `${url}/boards/board-1/poll?cursor=${health.cursor}`, headers };
+    },
+    write: {
+      url: `${url}/tasks`,
+      headers,
+      prepareMoves: () => prepareMoves(url, headers),
+    },
+    mutate: async (marker) => {
+      await expectOk(
+        await fetch(`${url}/tasks`, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body: JSON.stringify({ listId: "list-todo", title: `bench ${marker}` }),
+        }),
+        "POST /tasks",
+      );
+    },
+    counts: async () => {
+      const response = await fetch(`${url}/admin/connections`, { headers });
+      if (!response.ok) throw new Error(`/admin/connections: ${await response.text()}`);
+      return (await response.json()).byTransport;
+    },
+    gc: () => collectGarbage(inspectorUrl),
+    stop: async () => {
+      await child.stop(8000);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * A fresh board with its three lists of 30 tasks each: moves shift positions within a list, so
+ * their cost grows with the list, and the board the create phase filled would not be typical.
+ */
+async function prepareMoves(url: string, headers: Record<string, string>) {
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 201) throw new Error(`POST ${path}: ${await response.text()}`);
+    return await response.json();
+  };
+  const snapshot = await post("/boards", { title: "Bench moves" });
+  const lists: string[] = snapshot.lists.map((list: { id: string }) => list.id);
+  const ids: string[] = [];
+  for (const listId of lists) {
+    for (let i = 0; i < 30; i++) ids.push((await post("/tasks", { listId, title: `m${i}` })).id);
+  }
+  return { ids, lists };
+}
+
+function broadcaster(url: string) {
+  return async (marker: string, seq: number) => {
+    await expectOk(
+      await fetch(`${url}/broadcast`, { method: "POST", body: sampleEvent(marker, seq) }),
+      "POST /broadcast",
+    );
+  };
+}
+
+async function countsOf(url: string) {
+  const counts = await (await fetch(`${url}/count`)).json();
+  return { websocket: 0, sse: 0, longpoll: 0, ...counts };
+}
+
+async function startDeno(): Promise<Target> {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-bench-raw-" });
+  const child = new Child("raw Deno baseline", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--inspect=127.0.0.1:0",
+    `${here}/baseline_deno.ts`,
+    `${dir}/raw.db`,
+  ], { core: SERVER_CORE });
+  const { inspectorUrl, ready } = await launch(child, /^listening (\d+)/);
+  const url = `http://127.0.0.1:${ready[1]}`;
+  return {
+    name: "deno",
+    pid: child.pid,
+    url,
+    ws: { kind: "ws", url: `ws://127.0.0.1:${ready[1]}/ws`, headers: {} },
+    sse: { kind: "sse", url: `${url}/sse`, headers: {}, ready: '"type":"connected"' },
+    poll: () => Promise.resolve({ url: `${url}/poll`, headers: {} }),
+    write: { url: `${url}/tasks`, headers: {} },
+    mutate: broadcaster(url),
+    counts: () => countsOf(url),
+    gc: () => collectGarbage(inspectorUrl),
+    stop: async () => {
+      await child.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+async function startSocketIo(options: StartOptions): Promise<Target> {
+  const child = new Child("Socket.IO baseline", "node", [
+    "--inspect=127.0.0.1:0",
+    `${here}/baseline_socketio.mjs`,
+    options.nodeModules,
+  ], { core: SERVER_CORE });
+  const { inspectorUrl, ready } = await launch(child, /^listening (\d+)/);
+  const url = `http://127.0.0.1:${ready[1]}`;
+  return {
+    name: "socketio",
+    pid: child.pid,
+    url,
+    ws: {
+      kind: "sio",
+      url: `ws://127.0.0.1:${ready[1]}/socket.io/?EIO=4&transport=websocket`,
+      headers: {},
+    },
+    mutate: broadcaster(url),
+    counts: () => countsOf(url),
+    gc: () => collectGarbage(inspectorUrl),
+    stop: () => child.stop(),
+  };
+}

@@ -17,6 +17,8 @@ function write(level: Exclude<LogLevel, "silent">, message: string): void {
 }
 
 export const log = {
+  /** Whether `level` is written: lets a hot path skip building a line nobody will see. */
+  enabled: (level: Exclude<LogLevel, "silent">) => LEVELS[level] >= threshold,
   debug: (message: string) => write("debug", message),
   info: (message: string) => write("info", message),
   warn: (message: string) => write("warn", message),

@@ -13,7 +13,9 @@ import { MemoryBus } from "./realtime/bus_memory.ts";
 import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
 import { ConnectionRegistry } from "./realtime/connections.ts";
 import { LongPolling } from "./realtime/polling.ts";
+import { MemoryPresence } from "./realtime/presence_memory.ts";
 import { SseTransport } from "./realtime/sse.ts";
+import { WebSocketTransport } from "./realtime/ws.ts";
 import { seedDemoData } from "./store/seed.ts";
 import { SqliteStore } from "./store/store_sqlite.ts";
 
@@ -35,12 +37,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const bus = new MemoryBus();
   store.onCommit((event) => bus.publish(event));
   const registry = new ConnectionRegistry();
+  const actions = new Actions(store);
   const services: Services = {
     config,
     store,
     bus,
     registry,
-    actions: new Actions(store),
+    actions,
     sse: new SseTransport(store, bus, registry, {
       heartbeatMs: config.sseHeartbeatMs,
       retryMs: config.sseRetryMs,
@@ -49,6 +52,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     longPolling: new LongPolling(store, bus, registry, {
       timeoutMs: config.longPollTimeoutMs,
       maxPerUser: config.longPollMaxPerUser,
+    }),
+    websockets: new WebSocketTransport(store, bus, registry, actions, new MemoryPresence(), {
+      heartbeatMs: config.wsHeartbeatMs,
+      maxMessageBytes: config.wsMaxMessageBytes,
+      maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
+      bufferBytes: config.wsBufferBytes,
+      ephemeralRate: config.wsEphemeralRate,
+      typingTimeoutMs: config.typingTimeoutMs,
     }),
   };
   const app = createApp(services);
@@ -88,6 +99,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       registry.closeAll(CLOSE_REASONS.shutdown);
       services.sse.stop();
       services.longPolling.stop();
+      services.websockets.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);

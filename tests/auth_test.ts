@@ -297,6 +297,7 @@ Deno.test("in normal mode /admin/connections is for ADMIN_EMAILS only", async ()
     total: 0,
     byTransport: { sse: 0, websocket: 0, longpoll: 0 },
     byBoard: {},
+    rooms: {},
     busSubscribers: 0,
   });
   const me = await expectStatus(await server.request("/me", { token: carol }), 200);
@@ -307,4 +308,16 @@ Deno.test("in demo mode /admin/connections is open", async () => {
   await using server = await startTestServer();
   const counts = await expectStatus(await server.request("/admin/connections"), 200);
   assert.equal(counts.total, 0);
+});
+
+Deno.test("a refused session cookie is cleared so the browser can fall back to the demo guest", async () => {
+  await using server = await startTestServer();
+  const refused = await server.request("/me", { headers: { cookie: "session=not-a-real-token" } });
+  const cookie = cookieOf(refused);
+  assert.equal(cookie.value, "");
+  assert.ok(cookie.attributes.includes("Max-Age=0"));
+  await expectError(refused, 401, "unauthorized");
+  // Without the cookie, the next request is the demo guest again.
+  const me = await expectStatus(await server.request("/me"), 200);
+  assert.equal(me.user.id, "user-guest");
 });

@@ -4,8 +4,10 @@
  * (and anything else into a logged 500), security headers, and one log line per request.
  */
 import { Hono } from "hono";
+import { sessionCookie } from "../auth.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
+import { isWebSocketRequest, upgradeWebSocket } from "../realtime/ws_upgrade.ts";
 import { type AppEnv, requireCaller, type Services } from "./context.ts";
 import { adminRoutes } from "./routes_admin.ts";
 import { authRoutes } from "./routes_auth.ts";
@@ -22,16 +24,22 @@ const SECURITY_HEADERS: Record<string, string> = {
   "referrer-policy": "no-referrer",
   "cross-origin-opener-policy": "same-origin",
 };
+const SECURITY_HEADER_ENTRIES = Object.entries(SECURITY_HEADERS);
 
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
-    const started = performance.now();
+    // The request line is timed and built only when info lines are written at all: it is
+    // per-request work on the hot path.
+    const logging = log.enabled("info");
+    const started = logging ? performance.now() : 0;
     await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
-    const ms = (performance.now() - started).toFixed(1);
-    log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`);
+    for (const [name, value] of SECURITY_HEADER_ENTRIES) c.res.headers.set(name, value);
+    if (logging) {
+      const ms = (performance.now() - started).toFixed(1);
+      log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`);
+    }
   });
 
   const authenticated = requireCaller(services);
@@ -43,6 +51,19 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.route("/", authRoutes(services));
   app.route("/", boardRoutes(services));
   app.route("/", realtimeRoutes(services));
+
+  // WebSockets: /ws, and the bare root when it asks for an upgrade (the reference walkthrough
+  // connects to ws://localhost:3000); a plain GET / still serves the page.
+  const { config } = services;
+  const websocket = (c: { req: { raw: Request } }) =>
+    upgradeWebSocket(services.websockets, c.req.raw, {
+      enabled: config.transports.includes("websocket"),
+      allowedOrigins: config.allowedOrigins,
+      demo: config.demo,
+      adminEmails: config.adminEmails,
+    });
+  app.get("/ws", websocket);
+  app.get("/", (c, next) => isWebSocketRequest(c.req.raw) ? websocket(c) : next());
 
   app.get("*", async (c) => {
     const response = await serveStatic(c, c.req.path);
@@ -59,6 +80,11 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof AppError) {
+      // A refused session cookie is cleared, so a browser (which cannot touch an HttpOnly
+      // cookie) falls back to signing in, or to the demo guest, instead of staying stuck.
+      if (error.status === 401 && /(^|;\s*)session=/.test(c.req.header("cookie") ?? "")) {
+        c.header("set-cookie", sessionCookie("", 0, services.config.cookieSecure));
+      }
       return c.json(error.toJSON(), error.status as 400);
     }
     log.warn(`${c.req.method} ${c.req.path} failed: ${error.stack ?? error}`);

@@ -7,6 +7,7 @@ import type { Bus } from "../realtime/bus.ts";
 import type { ConnectionRegistry } from "../realtime/connections.ts";
 import type { LongPolling } from "../realtime/polling.ts";
 import type { SseTransport } from "../realtime/sse.ts";
+import type { WebSocketTransport } from "../realtime/ws.ts";
 import type { Store } from "../store/store.ts";
 import { readJson } from "./body.ts";
 
@@ -18,6 +19,7 @@ export interface Services {
   actions: Actions;
   sse: SseTransport;
   longPolling: LongPolling;
+  websockets: WebSocketTransport;
 }
 
 export type AppEnv = { Variables: { caller: Caller } };

@@ -18,6 +18,7 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
     return c.json({
       ...services.registry.counts(),
       busSubscribers: services.bus.subscriberCount(),
+      rooms: services.websockets.rooms.counts(),
     });
   });
 

@@ -1,0 +1,177 @@
+/**
+ * The WebSocket protocol: JSON text frames with a `type` on every message. This module owns the
+ * client → server message schemas, the one `parseClientMessage` that turns a frame into a typed
+ * message or a precise error, and the server → client message shapes with their encoder. Task
+ * mutation fields are not checked here: they go to `Actions`, which validates them exactly as
+ * for REST (one implementation, two doors).
+ */
+import { z } from "zod";
+import { AppError } from "../errors.ts";
+import { parseInput } from "../schemas.ts";
+
+const boardId = z.string().min(1, "must not be empty").max(100, "must be at most 100 characters");
+const id = z.string().min(1, "must not be empty").max(100, "must be at most 100 characters");
+const coordinate = z.number().min(-1_000_000).max(1_000_000);
+/** A client's label for a mutation, echoed in its `ack` or `error`. */
+const requestId = z.union([id, z.number().int()], "must be a string or a whole number");
+
+const CLIENT_SCHEMAS = {
+  join: z.strictObject({
+    type: z.literal("join"),
+    boardId,
+    cursor: z.number().int("must be a whole number").min(0, "must be 0 or more").nullable()
+      .optional(),
+  }),
+  leave: z.strictObject({ type: z.literal("leave"), boardId }),
+  typing: z.strictObject({ type: z.literal("typing"), boardId, taskId: id.nullable().optional() }),
+  stop_typing: z.strictObject({
+    type: z.literal("stop_typing"),
+    boardId,
+    taskId: id.nullable().optional(),
+  }),
+  cursor: z.strictObject({ type: z.literal("cursor"), boardId, x: coordinate, y: coordinate }),
+  ping: z.strictObject({ type: z.literal("ping") }),
+  // Mutations: only the envelope is checked here; the other fields are the REST body.
+  create_task: z.looseObject({ type: z.literal("create_task"), requestId }),
+  update_task: z.looseObject({ type: z.literal("update_task"), requestId, taskId: id }),
+  move_task: z.looseObject({ type: z.literal("move_task"), requestId, taskId: id }),
+  delete_task: z.strictObject({ type: z.literal("delete_task"), requestId, taskId: id }),
+};
+
+export type ClientMessageType = keyof typeof CLIENT_SCHEMAS;
+export type ClientMessage = { [K in ClientMessageType]: z.infer<typeof CLIENT_SCHEMAS[K]> }[
+  ClientMessageType
+];
+export type MutationMessage = Extract<ClientMessage, { requestId: unknown }>;
+export type MutationType = MutationMessage["type"];
+export type RequestId = string | number;
+
+export const CLIENT_MESSAGE_TYPES = Object.keys(CLIENT_SCHEMAS) as ClientMessageType[];
+export const MUTATION_TYPES: readonly string[] = [
+  "create_task",
+  "update_task",
+  "move_task",
+  "delete_task",
+] satisfies MutationType[];
+
+/** Why a frame was refused; becomes an `error` message (with `requestId` when one was readable). */
+export class ProtocolError extends AppError {
+  constructor(code: string, message: string, readonly requestId?: RequestId) {
+    super(400, code, message);
+  }
+}
+
+/** Parses one text frame. Throws `ProtocolError` naming what is wrong. */
+export function parseClientMessage(text: string): ClientMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ProtocolError("invalid_json", `Invalid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError("invalid_message", 'A message must be a JSON object with a "type"');
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== "string") {
+    throw new ProtocolError("invalid_message", 'A message needs a "type" string');
+  }
+  if (!Object.hasOwn(CLIENT_SCHEMAS, type)) {
+    throw new ProtocolError(
+      "unknown_type",
+      `Unknown message type "${type.slice(0, 50)}"; expected one of ${
+        CLIENT_MESSAGE_TYPES.join(", ")
+      }`,
+    );
+  }
+  const schema = CLIENT_SCHEMAS[type as ClientMessageType];
+  const readable = requestId.safeParse((value as { requestId?: unknown }).requestId);
+  try {
+    return parseInput(schema as z.ZodType<ClientMessage>, value);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new ProtocolError(
+      error.code,
+      error.message,
+      readable.success ? readable.data : undefined,
+    );
+  }
+}
+
+/** The fields of a mutation message that form its REST body (everything but the envelope). */
+export function mutationInput(message: MutationMessage): Record<string, unknown> {
+  const { type: _type, requestId: _requestId, taskId: _taskId, ...input } = message as
+    & MutationMessage
+    & { taskId?: string };
+  return input;
+}
+
+// ---- server → client ------------------------------------------------------------------------
+
+export interface PresenceUser {
+  userId: string;
+  name: string;
+  /** Open connections (tabs) of this user in the room. */
+  connections: number;
+}
+
+export type ServerMessage =
+  | { type: "connected"; userId: string; name: string; connectionId: string }
+  | { type: "presence"; boardId: string; users: PresenceUser[] }
+  | { type: "user_joined" | "user_left"; boardId: string; userId: string; name: string }
+  | {
+    type: "user_typing";
+    boardId: string;
+    userId: string;
+    name: string;
+    taskId: string | null;
+    typing: boolean;
+  }
+  | { type: "cursor_moved"; boardId: string; userId: string; name: string; x: number; y: number }
+  | { type: "resync"; boardId: string; cursor: number }
+  | { type: "pong" }
+  | { type: "ack"; requestId: RequestId; [field: string]: unknown }
+  | {
+    type: "error";
+    code: string;
+    message: string;
+    error: string;
+    requestId?: RequestId;
+    boardId?: string;
+    [field: string]: unknown;
+  };
+
+/** A message encoded once, with its UTF-8 size (what `bufferedAmount` counts). */
+export interface Frame {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 length of a string without allocating for pure-ASCII text. */
+export function utf8Length(text: string): number {
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+}
+
+export function frameOf(text: string): Frame {
+  return { text, bytes: utf8Length(text) };
+}
+
+export function encode(message: ServerMessage): Frame {
+  return frameOf(JSON.stringify(message));
+}
+
+/**
+ * The `error` message for a refusal. `error` repeats a short summary for clients written for the
+ * reference system (`"Invalid JSON"`); `code` and `message` are the precise fields.
+ */
+export function errorMessage(
+  code: string,
+  message: string,
+  extra: { requestId?: RequestId; boardId?: string; [field: string]: unknown } = {},
+): ServerMessage {
+  const summary = code === "invalid_json" ? "Invalid JSON" : message;
+  return { type: "error", error: summary, code, message, ...extra };
+}

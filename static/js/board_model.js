@@ -1,0 +1,161 @@
+/**
+ * The board as the client knows it: the server's state (snapshot plus every event after it,
+ * applied once each and in order; the cursor is the id of the newest one) kept as ordered
+ * arrays, so positions are always dense. Applying an event is idempotent, which lets the same
+ * primitives also lay the client's own pending changes on top of a copy (see outbox.js).
+ */
+
+/**
+ * @typedef {{id: string, title: string, ownerId: string, createdAt: string, updatedAt: string}} Board
+ * @typedef {{id: string, boardId: string, title: string, position: number, createdAt: string,
+ *   updatedAt: string, pending?: boolean}} List
+ * @typedef {{id: string, boardId: string, listId: string, title: string, description: string,
+ *   assigneeId: string | null, position: number, version: number, createdBy: string | null,
+ *   createdAt: string, updatedAt: string, pending?: boolean}} Task
+ * @typedef {{boardId: string, userId: string, name: string, email: string, role: string}} Member
+ * @typedef {{board: Board, lists: List[], tasks: Task[], members: Member[], cursor: number}} Snapshot
+ * @typedef {{type: string, id: number, boardId: string, actorId: string | null, at: string,
+ *   [field: string]: any}} BoardEvent
+ */
+
+export class BoardModel {
+  /** @param {Snapshot} snapshot */
+  constructor(snapshot) {
+    this.board = snapshot.board;
+    /** @type {List[]} ordered by position */
+    this.lists = [...snapshot.lists].sort((a, b) => a.position - b.position);
+    /** @type {Map<string, Task[]>} list id → tasks ordered by position */
+    this.columns = new Map(this.lists.map((list) => [list.id, []]));
+    for (const task of [...snapshot.tasks].sort((a, b) => a.position - b.position)) {
+      this.columns.get(task.listId)?.push(task);
+    }
+    this.members = [...snapshot.members];
+    this.cursor = snapshot.cursor;
+    this.deleted = false;
+  }
+
+  /** A deep-enough copy to lay pending changes on. */
+  clone() {
+    const copy = Object.create(BoardModel.prototype);
+    copy.board = this.board;
+    copy.lists = [...this.lists];
+    copy.columns = new Map([...this.columns].map(([id, tasks]) => [id, [...tasks]]));
+    copy.members = [...this.members];
+    copy.cursor = this.cursor;
+    copy.deleted = this.deleted;
+    return /** @type {BoardModel} */ (copy);
+  }
+
+  /** @param {string} taskId */
+  task(taskId) {
+    for (const tasks of this.columns.values()) {
+      const task = tasks.find((t) => t.id === taskId);
+      if (task) return task;
+    }
+    return undefined;
+  }
+
+  /** @param {string} listId */
+  list(listId) {
+    return this.lists.find((l) => l.id === listId);
+  }
+
+  /** @param {string | null | undefined} userId */
+  member(userId) {
+    return this.members.find((m) => m.userId === userId);
+  }
+
+  /**
+   * Applies a board event unless it was already applied (id at or below the cursor).
+   * @param {BoardEvent} event
+   * @returns {boolean} whether it was new
+   */
+  applyEvent(event) {
+    if (event.boardId !== this.board.id || event.id <= this.cursor) return false;
+    this.cursor = event.id;
+    switch (event.type) {
+      case "task_created":
+      case "task_moved":
+        this.placeTask(event.task);
+        break;
+      case "task_updated":
+        this.updateTask(event.task);
+        break;
+      case "task_deleted":
+        this.removeTask(event.taskId);
+        break;
+      case "list_created":
+      case "list_moved":
+        this.placeList(event.list);
+        break;
+      case "list_updated":
+        this.lists = this.lists.map((l) => l.id === event.list.id ? event.list : l);
+        break;
+      case "list_deleted":
+        this.removeList(event.listId);
+        break;
+      case "board_updated":
+        this.board = event.board;
+        break;
+      case "board_deleted":
+        this.deleted = true;
+        break;
+      case "member_added":
+        this.members = [
+          ...this.members.filter((m) => m.userId !== event.member.userId),
+          event.member,
+        ];
+        break;
+      case "member_removed":
+        this.members = this.members.filter((m) => m.userId !== event.member.userId);
+        break;
+    }
+    return true;
+  }
+
+  /**
+   * Puts the task at its list and position (inserting, or moving it from where it was).
+   * @param {Task} task
+   */
+  placeTask(task) {
+    this.removeTask(task.id);
+    const tasks = this.columns.get(task.listId);
+    if (!tasks) return;
+    tasks.splice(Math.min(Math.max(task.position, 0), tasks.length), 0, task);
+  }
+
+  /**
+   * Replaces the task's fields where it is.
+   * @param {Task} task
+   */
+  updateTask(task) {
+    for (const [listId, tasks] of this.columns) {
+      const index = tasks.findIndex((t) => t.id === task.id);
+      if (index !== -1) tasks[index] = { ...task, listId };
+    }
+  }
+
+  /** @param {string} taskId */
+  removeTask(taskId) {
+    for (const [listId, tasks] of this.columns) {
+      const index = tasks.findIndex((t) => t.id === taskId);
+      if (index !== -1) {
+        this.columns.set(listId, tasks.filter((t) => t.id !== taskId));
+        return;
+      }
+    }
+  }
+
+  /** @param {List} list */
+  placeList(list) {
+    this.lists = this.lists.filter((l) => l.id !== list.id);
+    this.lists.splice(Math.min(Math.max(list.position, 0), this.lists.length), 0, list);
+    if (!this.columns.has(list.id)) this.columns.set(list.id, []);
+  }
+
+  /** @param {string} listId */
+  removeList(listId) {
+    this.lists = this.lists.filter((l) => l.id !== listId);
+    this.columns.delete(listId);
+  }
+}

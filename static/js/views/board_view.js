@@ -1,0 +1,235 @@
+/**
+ * The board on screen: columns and cards rendered by key and updated in place (focus, menus and
+ * inputs survive live updates), moving cards by drag and drop or by keyboard (Space picks a card
+ * up, arrows carry it, Space drops, Escape cancels; Alt+arrows move it one step at once), and the
+ * canvas on which the others' cursors are drawn.
+ */
+import { h } from "../dom.js";
+import { createCard, updateCard } from "./card.js";
+import { createColumn, updateColumn } from "./column.js";
+import { enableDragAndDrop } from "./drag.js";
+import { announce } from "./toast.js";
+
+/**
+ * @typedef {import("../board_model.js").BoardModel} BoardModel
+ * @typedef {import("./card.js").CardActions & import("./column.js").ColumnActions & {
+ *   moveTask(taskId: string, listId: string, position: number): void,
+ *   addList(title: string): void,
+ *   pointer(x: number, y: number): void,
+ * }} BoardActions
+ * @typedef {{typingOn(taskId: string): string[]}} TypingSource
+ */
+
+export class BoardView {
+  /**
+   * @param {BoardActions} actions
+   * @param {TypingSource} typing
+   */
+  constructor(actions, typing) {
+    this.actions = actions;
+    this.typing = typing;
+    /** @type {Map<string, HTMLElement>} */
+    this.columnElements = new Map();
+    /** @type {Map<string, HTMLElement>} */
+    this.cardElements = new Map();
+    /** @type {{taskId: string, listId: string, index: number, from: {listId: string, index: number}} | null} */
+    this.grab = null;
+    /** @type {BoardModel | null} */
+    this.view = null;
+
+    this.columns = h("ol", { class: "columns", attrs: { "aria-label": "Lists" } });
+    this.layer = h("div", { class: "cursor-layer", attrs: { "aria-hidden": "true" } });
+    const listInput = h("input", {
+      type: "text",
+      placeholder: "Add a list…",
+      maxLength: 200,
+      required: true,
+      autocomplete: "off",
+      attrs: { "aria-label": "New list title" },
+    });
+    const addList = h(
+      "form",
+      {
+        class: "add-list",
+        on: {
+          submit: (event) => {
+            event.preventDefault();
+            if (!listInput.value.trim()) return;
+            actions.addList(listInput.value);
+            listInput.value = "";
+          },
+        },
+      },
+      listInput,
+      h("button", { class: "button button-quiet", type: "submit", textContent: "Add list" }),
+    );
+    this.canvas = h("div", { class: "board-canvas" }, this.columns, addList, this.layer);
+    this.element = h("div", { class: "board-scroll" }, this.canvas);
+
+    this.canvas.addEventListener("pointermove", (event) => {
+      const rect = this.canvas.getBoundingClientRect();
+      actions.pointer(event.clientX - rect.left, event.clientY - rect.top);
+    });
+    this.canvas.addEventListener("keydown", (event) => this.#onKey(event));
+    enableDragAndDrop(
+      this.canvas,
+      (taskId, listId, index) => actions.moveTask(taskId, listId, index),
+    );
+  }
+
+  /** @param {BoardModel} view */
+  render(view) {
+    this.view = view;
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
+    const focusedTask = focused?.classList.contains("card") ? focused.dataset.taskId : undefined;
+    const shown = this.#withGrab(view);
+
+    const seenLists = new Set();
+    const seenTasks = new Set();
+    shown.lists.forEach((list, index) => {
+      seenLists.add(list.id);
+      let column = this.columnElements.get(list.id);
+      if (!column) {
+        column = createColumn(list, this.actions);
+        this.columnElements.set(list.id, column);
+      }
+      placeAt(this.columns, column, index);
+      const tasks = shown.columns.get(list.id) ?? [];
+      updateColumn(column, list, tasks.length);
+      const cards = /** @type {HTMLElement} */ (column.querySelector(".cards"));
+      tasks.forEach((task, position) => {
+        seenTasks.add(task.id);
+        let card = this.cardElements.get(task.id);
+        if (!card) {
+          card = createCard(task, this.actions);
+          this.cardElements.set(task.id, card);
+        }
+        const member = view.member(task.assigneeId);
+        updateCard(card, task, {
+          assignee: member ? { userId: member.userId, name: member.name } : undefined,
+          typing: this.typing.typingOn(task.id),
+          grabbed: this.grab?.taskId === task.id,
+        });
+        placeAt(cards, card, position);
+      });
+    });
+    for (const [id, column] of this.columnElements) {
+      if (!seenLists.has(id)) {
+        column.remove();
+        this.columnElements.delete(id);
+      }
+    }
+    for (const [id, card] of this.cardElements) {
+      if (!seenTasks.has(id)) {
+        card.remove();
+        this.cardElements.delete(id);
+      }
+    }
+    if (focusedTask) {
+      const card = this.cardElements.get(focusedTask);
+      if (card && document.activeElement !== card) card.focus();
+    }
+  }
+
+  /**
+   * The view with the grabbed card shown where the keyboard is carrying it.
+   * @param {BoardModel} view
+   */
+  #withGrab(view) {
+    if (!this.grab) return view;
+    const task = view.task(this.grab.taskId);
+    if (!task || !view.columns.has(this.grab.listId)) {
+      this.grab = null;
+      return view;
+    }
+    const shown = view.clone();
+    shown.placeTask({ ...task, listId: this.grab.listId, position: this.grab.index });
+    return shown;
+  }
+
+  /** @param {KeyboardEvent} event */
+  #onKey(event) {
+    const card = /** @type {HTMLElement} */ (event.target);
+    if (!card.classList?.contains("card") || !this.view) return;
+    const taskId = /** @type {string} */ (card.dataset.taskId);
+    const view = this.#withGrab(this.view);
+    const task = view.task(taskId);
+    if (!task) return;
+    const listIndex = view.lists.findIndex((l) => l.id === task.listId);
+    const tasks = view.columns.get(task.listId) ?? [];
+    const index = tasks.findIndex((t) => t.id === taskId);
+    const step = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] }[
+      event.key
+    ];
+    /** Where one arrow step would take the card. */
+    const target = () => {
+      if (!step) return null;
+      const list = view.lists[listIndex + step[0]];
+      if (!list) return null;
+      const length = (view.columns.get(list.id) ?? []).length - (list.id === task.listId ? 1 : 0);
+      const to = step[0] === 0 ? index + step[1] : Math.min(index, length);
+      if (to < 0 || to > length || (list.id === task.listId && to === index)) return null;
+      return { listId: list.id, index: to, title: list.title };
+    };
+
+    if (this.grab && this.grab.taskId === taskId) {
+      event.preventDefault();
+      if (event.key === " " || event.key === "Enter") {
+        const { listId, index: to, from } = this.grab;
+        this.grab = null;
+        if (listId !== from.listId || to !== from.index) this.actions.moveTask(taskId, listId, to);
+        else this.render(this.view);
+        announce(`Dropped “${task.title}” in ${view.list(listId)?.title}, position ${to + 1}.`);
+      } else if (event.key === "Escape") {
+        this.grab = null;
+        this.render(this.view);
+        announce(`Move cancelled; “${task.title}” is back where it was.`);
+      } else {
+        const next = target();
+        if (next) {
+          this.grab = { ...this.grab, listId: next.listId, index: next.index };
+          this.render(this.view);
+          announce(`${next.title}, position ${next.index + 1}.`);
+        }
+      }
+      return;
+    }
+    if (event.key === " ") {
+      event.preventDefault();
+      this.grab = { taskId, listId: task.listId, index, from: { listId: task.listId, index } };
+      this.render(this.view);
+      announce(
+        `Picked up “${task.title}”. Arrow keys move it, Space drops it, Escape cancels.`,
+      );
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      this.actions.edit(taskId);
+    } else if (step && event.altKey) {
+      event.preventDefault();
+      const next = target();
+      if (next) {
+        this.actions.moveTask(taskId, next.listId, next.index);
+        announce(`Moved “${task.title}” to ${next.title}, position ${next.index + 1}.`);
+      }
+    } else if (step) {
+      // Plain arrows walk between cards.
+      event.preventDefault();
+      const list = view.lists[listIndex + step[0]];
+      const siblings = list ? view.columns.get(list.id) ?? [] : [];
+      const to = step[0] === 0 ? index + step[1] : Math.min(index, siblings.length - 1);
+      const next = siblings[to];
+      if (next) this.cardElements.get(next.id)?.focus();
+    }
+  }
+}
+
+/**
+ * Puts `child` at `index` among `parent`'s children unless it is already there.
+ * @param {HTMLElement} parent
+ * @param {HTMLElement} child
+ * @param {number} index
+ */
+function placeAt(parent, child, index) {
+  const current = parent.children[index];
+  if (current !== child) parent.insertBefore(child, current ?? null);
+}

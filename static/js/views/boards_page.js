@@ -1,0 +1,94 @@
+/** The home page: the boards the user is a member of, and a form to create one. */
+import { api, ApiError } from "../api.js";
+import { h } from "../dom.js";
+import { toast } from "./toast.js";
+
+/**
+ * @param {HTMLElement} root
+ * @param {{me: {name: string}, auth(): void}} context
+ */
+export async function showBoards(root, context) {
+  document.title = "Your boards · Liveboard";
+  /** @type {{id: string, title: string, role: string, updatedAt: string}[]} */
+  let boards;
+  try {
+    boards = await api("GET", "/boards");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return context.auth();
+    root.replaceChildren(
+      h(
+        "section",
+        { class: "empty-state" },
+        h("h1", { textContent: "Could not load your boards" }),
+        h("p", { textContent: /** @type {Error} */ (error).message }),
+        h("button", {
+          class: "button button-primary",
+          type: "button",
+          textContent: "Try again",
+          on: { click: () => showBoards(root, context) },
+        }),
+      ),
+    );
+    return null;
+  }
+
+  const title = h("input", {
+    id: "new-board-title",
+    type: "text",
+    placeholder: "Board title",
+    maxLength: 200,
+    required: true,
+    autocomplete: "off",
+  });
+  const create = h(
+    "form",
+    {
+      class: "board-tile board-tile-new",
+      on: {
+        submit: async (event) => {
+          event.preventDefault();
+          if (!title.value.trim()) return;
+          try {
+            const snapshot = await api("POST", "/boards", { title: title.value });
+            location.hash = `#/board/${encodeURIComponent(snapshot.board.id)}`;
+          } catch (error) {
+            toast("error", `Could not create the board: ${/** @type {Error} */ (error).message}`);
+          }
+        },
+      },
+    },
+    h("label", { htmlFor: "new-board-title", textContent: "New board" }),
+    title,
+    h("button", { class: "button button-primary", type: "submit", textContent: "Create board" }),
+  );
+
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "boards-page" },
+      h("h1", { textContent: `Hello, ${context.me.name}` }),
+      h("p", { class: "lede", textContent: "Your boards" }),
+      h(
+        "ul",
+        { class: "board-grid", attrs: { "aria-label": "Your boards" } },
+        boards.map((board) =>
+          h(
+            "li",
+            {},
+            h(
+              "a",
+              { class: "board-tile", href: `#/board/${encodeURIComponent(board.id)}` },
+              h("span", { class: "board-tile-title", textContent: board.title }),
+              h("span", {
+                class: "board-tile-meta",
+                textContent: board.role === "owner" ? "Owner" : "Member",
+              }),
+            ),
+          )
+        ),
+        h("li", {}, create),
+      ),
+    ),
+  );
+  return null;
+}

@@ -1,0 +1,226 @@
+/**
+ * Modal dialogs built on <dialog>: the task editor (title, description, assignee; reports
+ * typing while the user types) and a yes/no confirmation.
+ */
+import { h } from "../dom.js";
+
+/**
+ * @typedef {import("../board_model.js").Task} Task
+ * @typedef {import("../board_model.js").Member} Member
+ * @typedef {{title: string, description: string, assigneeId: string | null}} TaskFields
+ */
+
+/**
+ * Opens the editor for a task. Resolves with the changed fields (only those that differ), with
+ * "delete", or with null when cancelled.
+ * @param {Task} task
+ * @param {Member[]} members
+ * @param {{typing(): void, stopTyping(): void}} presence
+ * @returns {Promise<Partial<TaskFields> | "delete" | null>}
+ */
+export function editTask(task, members, presence) {
+  const title = h("input", {
+    id: "task-title",
+    name: "title",
+    type: "text",
+    value: task.title,
+    maxLength: 200,
+    required: true,
+    autocomplete: "off",
+  });
+  const description = h("textarea", {
+    id: "task-description",
+    name: "description",
+    value: task.description,
+    maxLength: 10_000,
+    rows: 6,
+    placeholder: "Add more detail…",
+  });
+  const assignee = h(
+    "select",
+    { id: "task-assignee", name: "assignee" },
+    h("option", { value: "", textContent: "Unassigned" }),
+    members.map((m) =>
+      h("option", { value: m.userId, textContent: m.name, selected: m.userId === task.assigneeId })
+    ),
+  );
+  for (const field of [title, description]) {
+    field.addEventListener("input", () => presence.typing());
+  }
+
+  return new Promise((resolve) => {
+    /** @type {Partial<TaskFields> | "delete" | null} */
+    let outcome = null;
+    const dialog = h(
+      "dialog",
+      { class: "dialog task-dialog", attrs: { "aria-labelledby": "task-dialog-heading" } },
+      h(
+        "form",
+        {
+          method: "dialog",
+          on: {
+            submit: (event) => {
+              event.preventDefault();
+              /** @type {Partial<TaskFields>} */
+              const changes = {};
+              if (title.value !== task.title) changes.title = title.value;
+              if (description.value !== task.description) changes.description = description.value;
+              const assigneeId = assignee.value || null;
+              if (assigneeId !== task.assigneeId) changes.assigneeId = assigneeId;
+              outcome = changes;
+              dialog.close();
+            },
+          },
+        },
+        h("h2", { id: "task-dialog-heading", textContent: "Edit card" }),
+        h("label", { htmlFor: "task-title", textContent: "Title" }),
+        title,
+        h("label", { htmlFor: "task-description", textContent: "Description" }),
+        description,
+        h("label", { htmlFor: "task-assignee", textContent: "Assignee" }),
+        assignee,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("button", {
+            type: "button",
+            class: "button button-danger",
+            textContent: "Delete card",
+            on: {
+              click: () => {
+                outcome = "delete";
+                dialog.close();
+              },
+            },
+          }),
+          h("span", { class: "spacer" }),
+          h("button", {
+            type: "button",
+            class: "button button-quiet",
+            textContent: "Cancel",
+            on: { click: () => dialog.close() },
+          }),
+          h("button", { type: "submit", class: "button button-primary", textContent: "Save" }),
+        ),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      presence.stopTyping();
+      dialog.remove();
+      resolve(outcome);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    title.focus();
+    title.select();
+  });
+}
+
+/**
+ * Asks a yes/no question; resolves true on confirmation.
+ * @param {string} question
+ * @param {string} confirmLabel
+ * @returns {Promise<boolean>}
+ */
+export function confirmDialog(question, confirmLabel) {
+  return new Promise((resolve) => {
+    let confirmed = false;
+    const dialog = h(
+      "dialog",
+      { class: "dialog confirm-dialog", attrs: { "aria-label": "Confirm" } },
+      h("p", { textContent: question }),
+      h(
+        "div",
+        { class: "dialog-actions" },
+        h("span", { class: "spacer" }),
+        h("button", {
+          type: "button",
+          class: "button button-quiet",
+          textContent: "Cancel",
+          on: { click: () => dialog.close() },
+        }),
+        h("button", {
+          type: "button",
+          class: "button button-danger",
+          textContent: confirmLabel,
+          on: {
+            click: () => {
+              confirmed = true;
+              dialog.close();
+            },
+          },
+        }),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(confirmed);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/**
+ * Asks for one line of text (board title, member email); resolves null when cancelled.
+ * @param {string} heading
+ * @param {{label: string, value?: string, type?: string, submit: string}} field
+ * @returns {Promise<string | null>}
+ */
+export function promptDialog(heading, field) {
+  return new Promise((resolve) => {
+    /** @type {string | null} */
+    let value = null;
+    const input = h("input", {
+      id: "prompt-input",
+      type: field.type ?? "text",
+      value: field.value ?? "",
+      required: true,
+      maxLength: 254,
+      autocomplete: "off",
+    });
+    const dialog = h(
+      "dialog",
+      { class: "dialog", attrs: { "aria-labelledby": "prompt-heading" } },
+      h(
+        "form",
+        {
+          method: "dialog",
+          on: {
+            submit: (event) => {
+              event.preventDefault();
+              value = input.value.trim() || null;
+              dialog.close();
+            },
+          },
+        },
+        h("h2", { id: "prompt-heading", textContent: heading }),
+        h("label", { htmlFor: "prompt-input", textContent: field.label }),
+        input,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("span", { class: "spacer" }),
+          h("button", {
+            type: "button",
+            class: "button button-quiet",
+            textContent: "Cancel",
+            on: { click: () => dialog.close() },
+          }),
+          h("button", {
+            type: "submit",
+            class: "button button-primary",
+            textContent: field.submit,
+          }),
+        ),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(value);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  });
+}

@@ -52,9 +52,25 @@ export async function newSessionToken(): Promise<{ token: string; tokenHash: str
   return { token, tokenHash: await hashToken(token) };
 }
 
+/**
+ * Recently seen tokens and their hashes. `crypto.subtle.digest` is an async op costing about as
+ * much CPU as the rest of a small request, and a client sends the same token on every request.
+ * The cache only saves the hashing: the session is still looked up in the store each time, so
+ * logout, expiry and revocation take effect at once. Bounded; the oldest entry goes first.
+ */
+const tokenHashes = new Map<string, string>();
+const TOKEN_HASH_CACHE_SIZE = 10_000;
+
 export async function hashToken(token: string): Promise<string> {
+  const cached = tokenHashes.get(token);
+  if (cached !== undefined) return cached;
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(token));
-  return toBase64(new Uint8Array(digest));
+  const hash = toBase64(new Uint8Array(digest));
+  if (tokenHashes.size >= TOKEN_HASH_CACHE_SIZE) {
+    tokenHashes.delete(tokenHashes.keys().next().value!);
+  }
+  tokenHashes.set(token, hash);
+  return hash;
 }
 
 /** The session token a request carries: Bearer header first, then the cookie. */

@@ -4,6 +4,8 @@
  */
 import { AppError, badRequest } from "../errors.ts";
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Reads and parses a JSON body of at most `maxBytes`. */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
@@ -16,25 +18,18 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   }
   const tooLarge = () =>
     new AppError(413, "body_too_large", `The body must be at most ${maxBytes} bytes`);
-  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const declared = request.headers.get("content-length");
+  if (Number(declared ?? 0) > maxBytes) throw tooLarge();
+  // With a Content-Length the HTTP server delivers exactly that many bytes, so the body is
+  // already bounded and one arrayBuffer() is cheaper than reading it chunk by chunk. (The second
+  // check is for in-process requests, whose header nothing enforces.)
+  const bytes = declared !== null || !request.body
+    ? new Uint8Array(await request.arrayBuffer())
+    : await readBounded(request.body, maxBytes, tooLarge);
+  if (bytes.byteLength > maxBytes) throw tooLarge();
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw badRequest("invalid_json", "The body is not valid UTF-8");
   }
@@ -43,6 +38,28 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   } catch (error) {
     throw badRequest("invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Reads a body of unknown length (chunked), failing as soon as it passes `maxBytes`. */
+async function readBounded(
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLarge: () => AppError,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** A non-negative integer cursor from a query parameter or header, or null when absent. */

@@ -33,9 +33,11 @@ export const SSE_HEADERS = {
 
 const HEARTBEAT = encodeSse({ comment: "heartbeat" });
 
+const encodeEvent = (p: PublishedEvent) =>
+  encodeSse({ id: p.event.id, event: p.event.type, data: p.json });
+
 /** Encodes a board event once per publish, shared by every SSE connection. */
-const sseFrame = (published: PublishedEvent) =>
-  published.encoded("sse", (p) => encodeSse({ id: p.event.id, event: p.event.type, data: p.json }));
+const sseFrame = (published: PublishedEvent) => published.encoded("sse", encodeEvent);
 
 export class SseTransport {
   #heartbeat: Ticker<SseConnection>;
@@ -59,7 +61,7 @@ export class SseTransport {
         start: (controller) => {
           connection.start(controller, lastEventId);
         },
-        pull: () => connection.onDrain(),
+        pull: () => connection.onPull(),
         cancel: () => connection.close(CLOSE_REASONS.clientGone),
       },
       { highWaterMark: this.options.queueBytes, size: (chunk) => chunk.byteLength },
@@ -82,6 +84,8 @@ class SseConnection implements Connection {
   #boards: Set<string>;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Settles the pending `pull` promise, while pull is parked (see `onPull`). */
+  #unparkPull?: () => void;
   /** Events up to this seq committed before the membership check in `start`. */
   #checkedAt = Infinity;
 
@@ -164,6 +168,18 @@ class SseConnection implements Connection {
     this.#write(HEARTBEAT);
   }
 
+  /**
+   * The stream's `pull`: the client has read and the queue is below its mark. As the mark is the
+   * whole byte budget, the stream would call it after every chunk read, yet only the catch-up
+   * waits for reads. So with nobody waiting, pull parks: it returns a promise that stays pending,
+   * and the stream makes no further pull calls (a cost per live delivery) until `#drained`
+   * settles it.
+   */
+  onPull(): Promise<void> | void {
+    if (this.#drainWaiters.length > 0 || this.#closed) return this.onDrain();
+    return new Promise((resolve) => this.#unparkPull = resolve);
+  }
+
   onDrain(): void {
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
@@ -173,7 +189,13 @@ class SseConnection implements Connection {
   /** Resolves once the client has read below the budget (used between replay pages). */
   #drained(): Promise<void> {
     if ((this.#controller?.desiredSize ?? 1) > 0 || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.#drainWaiters.push(resolve);
+      // Unparked, the stream calls pull again as soon as the client reads below the mark.
+      const unpark = this.#unparkPull;
+      this.#unparkPull = undefined;
+      unpark?.();
+    });
   }
 
   #onEvent(published: PublishedEvent, catchingUp: boolean): void {

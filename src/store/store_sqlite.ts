@@ -31,7 +31,22 @@ import type {
 type Row = Record<string, SQLInputValue>;
 
 const now = () => new Date().toISOString();
-export const newId = (prefix: string) => `${prefix}-${ulid().toLowerCase()}`;
+/**
+ * Random fractions for `ulid`, drawn from a pool refilled 4 KiB at a time: by default ulid makes
+ * one `crypto.getRandomValues` call per character (about 5 µs an id, on every insert). A byte / 256
+ * is as uniform over ulid's 32 symbols as its own generator.
+ */
+const randomPool = new Uint8Array(4096);
+let randomNext = randomPool.length;
+function random(): number {
+  if (randomNext === randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomNext = 0;
+  }
+  return randomPool[randomNext++] / 256;
+}
+
+export const newId = (prefix: string) => `${prefix}-${ulid(undefined, random).toLowerCase()}`;
 
 const toUser = (r: Row): User => ({
   id: r.id as string,
@@ -170,16 +185,17 @@ export class SqliteStore implements Store {
 
   /**
    * Runs a mutation and its event row in one transaction, then hands the event to the commit
-   * listener synchronously, so listeners see events in exactly the order they committed.
+   * listener synchronously, so listeners see events in exactly the order they committed. `fn`
+   * names the board the event belongs to, so rows it has to read anyway (a task, a list) are
+   * read once, inside the transaction.
    */
   #mutate<T>(
-    boardId: string,
     type: string,
     actorId: string,
-    fn: () => { value: T; payload: Record<string, unknown> },
+    fn: () => { boardId: string; value: T; payload: Record<string, unknown> },
   ): Mutation<T> {
     const mutation = this.#transaction(() => {
-      const { value, payload } = fn();
+      const { boardId, value, payload } = fn();
       return { value, event: this.#appendEvent(boardId, type, actorId, payload) };
     });
     this.#commitListener(mutation.event);
@@ -233,7 +249,8 @@ export class SqliteStore implements Store {
 
   findSessionUser(tokenHash: string) {
     const row = this.#get(
-      `SELECT users.* FROM sessions JOIN users ON users.id = sessions.user_id
+      `SELECT users.id, users.email, users.name, users.is_admin, users.created_at
+       FROM sessions JOIN users ON users.id = sessions.user_id
        WHERE sessions.token_hash = ? AND sessions.expires_at > ?`,
       tokenHash,
       now(),
@@ -327,7 +344,7 @@ export class SqliteStore implements Store {
 
   renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
     return Promise.resolve().then(() =>
-      this.#mutate(boardId, "board_updated", actorId, () => {
+      this.#mutate("board_updated", actorId, () => {
         const changed = this.#run(
           "UPDATE boards SET title = ?, updated_at = ? WHERE id = ?",
           title,
@@ -336,17 +353,17 @@ export class SqliteStore implements Store {
         );
         if (changed.changes === 0) throw notFound("Board", boardId);
         const board = toBoard(this.#get("SELECT * FROM boards WHERE id = ?", boardId)!);
-        return { value: board, payload: { board } };
+        return { boardId, value: board, payload: { board } };
       })
     );
   }
 
   deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
     return Promise.resolve().then(() =>
-      this.#mutate(boardId, "board_deleted", actorId, () => {
+      this.#mutate("board_deleted", actorId, () => {
         const changed = this.#run("DELETE FROM boards WHERE id = ?", boardId);
         if (changed.changes === 0) throw notFound("Board", boardId);
-        return { value: { boardId }, payload: {} };
+        return { boardId, value: { boardId }, payload: {} };
       })
     );
   }
@@ -377,7 +394,7 @@ export class SqliteStore implements Store {
 
   addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
     return Promise.resolve().then(() =>
-      this.#mutate(boardId, "member_added", actorId, () => {
+      this.#mutate("member_added", actorId, () => {
         if (this.#member(boardId, userId)) {
           throw conflict("already_member", `User "${userId}" is already a member of this board`);
         }
@@ -388,14 +405,14 @@ export class SqliteStore implements Store {
           now(),
         );
         const member = this.#member(boardId, userId)!;
-        return { value: member, payload: { member } };
+        return { boardId, value: member, payload: { member } };
       })
     );
   }
 
   removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
     return Promise.resolve().then(() =>
-      this.#mutate(boardId, "member_removed", actorId, () => {
+      this.#mutate("member_removed", actorId, () => {
         const member = this.#member(boardId, userId);
         if (!member) throw notFound("Member", userId);
         if (member.role === "owner") {
@@ -406,7 +423,7 @@ export class SqliteStore implements Store {
           boardId,
           userId,
         );
-        return { value: member, payload: { member } };
+        return { boardId, value: member, payload: { member } };
       })
     );
   }
@@ -422,8 +439,16 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.#list(listId));
   }
 
+  /**
+   * How many lists a board (or tasks a list) has. Positions are dense (0..n-1), so that is the
+   * highest position + 1, which the (parent, position) index answers without a scan; count(*)
+   * would read every row of the list.
+   */
   #count(table: "lists" | "tasks", column: "board_id" | "list_id", id: string): number {
-    return this.#get(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, id)!.n as number;
+    return this.#get(
+      `SELECT coalesce(max(position) + 1, 0) AS n FROM ${table} WHERE ${column} = ?`,
+      id,
+    )!.n as number;
   }
 
   createList(
@@ -433,40 +458,41 @@ export class SqliteStore implements Store {
     position?: number,
   ): Promise<Mutation<List>> {
     return Promise.resolve().then(() =>
-      this.#mutate(boardId, "list_created", actorId, () => {
+      this.#mutate("list_created", actorId, () => {
         if (!this.#get("SELECT 1 FROM boards WHERE id = ?", boardId)) {
           throw notFound("Board", boardId);
         }
         const count = this.#count("lists", "board_id", boardId);
         const at = clamp(position ?? count, 0, count);
-        this.#run(
-          "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",
-          boardId,
-          at,
-        );
-        const id = newId("list");
+        if (at < count) {
+          this.#run(
+            "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",
+            boardId,
+            at,
+          );
+        }
         const stamp = now();
-        this.#run(
-          "INSERT INTO lists (id, board_id, title, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-          id,
-          boardId,
-          title,
-          at,
-          stamp,
-          stamp,
+        const list = toList(
+          this.#get(
+            `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+            newId("list"),
+            boardId,
+            title,
+            at,
+            stamp,
+            stamp,
+          )!,
         );
-        const list = this.#list(id)!;
-        return { value: list, payload: { list } };
+        return { boardId, value: list, payload: { list } };
       })
     );
   }
 
   updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
     return Promise.resolve().then(() => {
-      const existing = this.#list(listId);
-      if (!existing) throw notFound("List", listId);
       const moving = changes.position !== undefined;
-      return this.#mutate(existing.boardId, moving ? "list_moved" : "list_updated", actorId, () => {
+      return this.#mutate(moving ? "list_moved" : "list_updated", actorId, () => {
         const current = this.#list(listId);
         if (!current) throw notFound("List", listId);
         if (changes.position !== undefined) {
@@ -483,6 +509,7 @@ export class SqliteStore implements Store {
         );
         const list = this.#list(listId)!;
         return {
+          boardId: current.boardId,
           value: list,
           payload: moving ? { list, fromPosition: current.position } : { list },
         };
@@ -491,10 +518,8 @@ export class SqliteStore implements Store {
   }
 
   deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return Promise.resolve().then(() => {
-      const existing = this.#list(listId);
-      if (!existing) throw notFound("List", listId);
-      return this.#mutate(existing.boardId, "list_deleted", actorId, () => {
+    return Promise.resolve().then(() =>
+      this.#mutate("list_deleted", actorId, () => {
         const list = this.#list(listId);
         if (!list) throw notFound("List", listId);
         this.#run("DELETE FROM lists WHERE id = ?", listId);
@@ -503,9 +528,9 @@ export class SqliteStore implements Store {
           list.boardId,
           list.position,
         );
-        return { value: list, payload: { listId, list } };
-      });
-    });
+        return { boardId: list.boardId, value: list, payload: { listId, list } };
+      })
+    );
   }
 
   /** Moves the row at `from` to `to` among its siblings by shifting the ones in between. */
@@ -587,25 +612,26 @@ export class SqliteStore implements Store {
   }
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() => {
-      const list = this.#list(input.listId);
-      if (!list) throw notFound("List", input.listId);
-      return this.#mutate(list.boardId, "task_created", actorId, () => {
-        if (!this.#list(list.id)) throw notFound("List", list.id);
+    return Promise.resolve().then(() =>
+      this.#mutate("task_created", actorId, () => {
+        const list = this.#list(input.listId);
+        if (!list) throw notFound("List", input.listId);
         this.#checkAssignee(list.boardId, input.assigneeId);
         const count = this.#count("tasks", "list_id", list.id);
         const at = clamp(input.position ?? count, 0, count);
-        this.#run(
-          "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
-          list.id,
-          at,
-        );
-        const id = newId("task");
+        if (at < count) {
+          this.#run(
+            "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
+            list.id,
+            at,
+          );
+        }
         const stamp = now();
-        this.#run(
+        const row = this.#get(
           `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, position,
-             version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-          id,
+             version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+           RETURNING *`,
+          newId("task"),
           list.boardId,
           list.id,
           input.title,
@@ -615,11 +641,11 @@ export class SqliteStore implements Store {
           actorId,
           stamp,
           stamp,
-        );
-        const task = this.#task(id)!;
-        return { value: task, payload: { task } };
-      });
-    });
+        )!;
+        const task = toTask(row);
+        return { boardId: list.boardId, value: task, payload: { task } };
+      })
+    );
   }
 
   #loadTask(taskId: string): Task {
@@ -629,31 +655,30 @@ export class SqliteStore implements Store {
   }
 
   updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() => {
-      const existing = this.#loadTask(taskId);
-      return this.#mutate(existing.boardId, "task_updated", actorId, () => {
+    return Promise.resolve().then(() =>
+      this.#mutate("task_updated", actorId, () => {
         const current = this.#loadTask(taskId);
         this.#checkVersion(current, changes.version);
         this.#checkAssignee(current.boardId, changes.assigneeId);
-        this.#run(
-          `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
-             updated_at = ? WHERE id = ?`,
-          changes.title ?? current.title,
-          changes.description ?? current.description,
-          changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
-          now(),
-          taskId,
+        const task = toTask(
+          this.#get(
+            `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
+               updated_at = ? WHERE id = ? RETURNING *`,
+            changes.title ?? current.title,
+            changes.description ?? current.description,
+            changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
+            now(),
+            taskId,
+          )!,
         );
-        const task = this.#task(taskId)!;
-        return { value: task, payload: { task } };
-      });
-    });
+        return { boardId: current.boardId, value: task, payload: { task } };
+      })
+    );
   }
 
   moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() => {
-      const existing = this.#loadTask(taskId);
-      return this.#mutate(existing.boardId, "task_moved", actorId, () => {
+    return Promise.resolve().then(() =>
+      this.#mutate("task_moved", actorId, () => {
         const current = this.#loadTask(taskId);
         this.#checkVersion(current, move.version);
         const target = this.#list(move.listId);
@@ -663,11 +688,12 @@ export class SqliteStore implements Store {
             `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
           );
         }
+        let task: Task;
         if (target.id === current.listId) {
           const count = this.#count("tasks", "list_id", target.id);
           const to = clamp(move.position, 0, count - 1);
           this.#shiftWithin("tasks", "list_id", target.id, current.position, to);
-          this.#setTaskPlace(taskId, target.id, to);
+          task = this.#setTaskPlace(taskId, target.id, to);
         } else {
           this.#run(
             "UPDATE tasks SET position = position - 1 WHERE list_id = ? AND position > ?",
@@ -676,36 +702,40 @@ export class SqliteStore implements Store {
           );
           const count = this.#count("tasks", "list_id", target.id);
           const to = clamp(move.position, 0, count);
-          this.#run(
-            "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
-            target.id,
-            to,
-          );
-          this.#setTaskPlace(taskId, target.id, to);
+          if (to < count) {
+            this.#run(
+              "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
+              target.id,
+              to,
+            );
+          }
+          task = this.#setTaskPlace(taskId, target.id, to);
         }
-        const task = this.#task(taskId)!;
         return {
+          boardId: current.boardId,
           value: task,
           payload: { task, fromListId: current.listId, fromPosition: current.position },
         };
-      });
-    });
+      })
+    );
   }
 
-  #setTaskPlace(taskId: string, listId: string, position: number) {
-    this.#run(
-      "UPDATE tasks SET list_id = ?, position = ?, version = version + 1, updated_at = ? WHERE id = ?",
-      listId,
-      position,
-      now(),
-      taskId,
+  #setTaskPlace(taskId: string, listId: string, position: number): Task {
+    return toTask(
+      this.#get(
+        `UPDATE tasks SET list_id = ?, position = ?, version = version + 1, updated_at = ?
+         WHERE id = ? RETURNING *`,
+        listId,
+        position,
+        now(),
+        taskId,
+      )!,
     );
   }
 
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() => {
-      const existing = this.#loadTask(taskId);
-      return this.#mutate(existing.boardId, "task_deleted", actorId, () => {
+    return Promise.resolve().then(() =>
+      this.#mutate("task_deleted", actorId, () => {
         const task = this.#loadTask(taskId);
         this.#run("DELETE FROM tasks WHERE id = ?", taskId);
         this.#run(
@@ -713,9 +743,9 @@ export class SqliteStore implements Store {
           task.listId,
           task.position,
         );
-        return { value: task, payload: { taskId, listId: task.listId } };
-      });
-    });
+        return { boardId: task.boardId, value: task, payload: { taskId, listId: task.listId } };
+      })
+    );
   }
 
   // ---- event log -------------------------------------------------------------------------

@@ -96,7 +96,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       log.info(`shutting down: ${registry.size} live connections`);
       clearInterval(pruneTimer);
       const drained = server.shutdown();
-      registry.closeAll(CLOSE_REASONS.shutdown);
+      registry.stop(CLOSE_REASONS.shutdown);
       services.sse.stop();
       services.longPolling.stop();
       services.websockets.stop();

@@ -307,3 +307,17 @@ Deno.test("a backlog larger than one page is read in pages of 500 by following t
     assert.equal(cursor, all.at(-1));
   }
 });
+
+Deno.test("a long poll never skips an event that committed while it was subscribing", async () => {
+  await using server = await startTestServer();
+  const { store, longPolling } = server.services;
+  const caller = { user: (await store.getUser("user-1"))!, sessionHash: null, isAdmin: false };
+  const before = await store.cursor();
+  const missed = await store.createTask("user-1", { listId: "list-todo", title: "Missed" });
+  // The poll subscribes, then reads the log; a second write commits in between.
+  const pending = longPolling.poll(caller, "board-1", before, new AbortController().signal);
+  const concurrent = await store.createTask("user-1", { listId: "list-todo", title: "Racing" });
+  const answer = await pending;
+  assert.deepEqual(answer.data.map((e) => e.id), [missed.event.id, concurrent.event.id]);
+  assert.equal(answer.cursor, concurrent.event.id);
+});

@@ -4,6 +4,8 @@
  * the deadline, and even a client that never reads cannot hold shutdown past it.
  */
 import assert from "node:assert/strict";
+import { CLOSE_REASONS } from "../src/realtime/close_reasons.ts";
+import { ConnectionRegistry } from "../src/realtime/connections.ts";
 import { openSse, rawGet, readToEnd, startTestServer, waitForConnections } from "./helpers.ts";
 
 Deno.test("shutdown ends open streams with a retry hint and answers parked polls", async () => {
@@ -67,4 +69,21 @@ Deno.test("a client that never reads cannot hold shutdown past its deadline", as
   } finally {
     conn.close();
   }
+});
+
+Deno.test("a connection that registers after shutdown began is closed for shutdown too", async () => {
+  const registry = new ConnectionRegistry();
+  registry.stop(CLOSE_REASONS.shutdown);
+  const closedFor: string[] = [];
+  registry.add({
+    id: "late",
+    transport: "sse",
+    userId: "user-1",
+    sessionHash: null,
+    boardIds: () => ["board-1"],
+    close: (reason) => closedFor.push(reason.name),
+  });
+  assert.equal(registry.size, 0, "never counted as live");
+  await Promise.resolve();
+  assert.deepEqual(closedFor, ["shutdown"]);
 });

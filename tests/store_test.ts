@@ -139,3 +139,21 @@ Deno.test("normal mode seeds nothing unless asked; the seed is idempotent", asyn
     assert.deepEqual(queryDb(server, "SELECT * FROM events"), [], "the seed writes no events");
   }
 });
+
+Deno.test("seeding again after users changed the demo data brings nothing back", async () => {
+  await using server = await startTestServer();
+  const store = server.services.store as SqliteStore;
+  await store.deleteTask("user-1", "task-1");
+  await store.removeMember("user-1", "board-1", "user-guest");
+  await seedDemoData(store, 1000);
+  assert.deepEqual(queryDb(server, "SELECT id FROM tasks WHERE id = 'task-1'"), []);
+  assert.deepEqual(
+    queryDb(server, "SELECT user_id FROM board_members WHERE user_id = 'user-guest'"),
+    [],
+  );
+  const positions = queryDb(
+    server,
+    "SELECT position FROM tasks WHERE list_id = 'list-todo' ORDER BY position",
+  ).map((row) => row.position);
+  assert.deepEqual(positions, positions.map((_, i) => i), "positions stay dense");
+});

@@ -23,9 +23,16 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   // With a Content-Length the HTTP server delivers exactly that many bytes, so the body is
   // already bounded and one arrayBuffer() is cheaper than reading it chunk by chunk. (The second
   // check is for in-process requests, whose header nothing enforces.)
-  const bytes = declared !== null || !request.body
-    ? new Uint8Array(await request.arrayBuffer())
-    : await readBounded(request.body, maxBytes, tooLarge);
+  let bytes: Uint8Array;
+  try {
+    bytes = declared !== null || !request.body
+      ? new Uint8Array(await request.arrayBuffer())
+      : await readBounded(request.body, maxBytes, tooLarge);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // The client went away (or broke the framing) in the middle of its body.
+    throw badRequest("incomplete_body", "The request body ended before it was complete");
+  }
   if (bytes.byteLength > maxBytes) throw tooLarge();
   let text: string;
   try {

@@ -29,8 +29,16 @@ export interface ConnectionCounts {
 export class ConnectionRegistry {
   #connections = new Map<string, Connection>();
   #byUser = new Map<string, Set<Connection>>();
+  #stoppedFor?: CloseReason;
 
   add(connection: Connection): void {
+    const stopping = this.#stoppedFor;
+    if (stopping) {
+      // Shutdown began after this connection's request got past its checks: end it as soon as
+      // it has finished setting up, the same way as the ones already open.
+      queueMicrotask(() => connection.close(stopping));
+      return;
+    }
     this.#connections.set(connection.id, connection);
     let mine = this.#byUser.get(connection.userId);
     if (!mine) this.#byUser.set(connection.userId, mine = new Set());
@@ -76,8 +84,14 @@ export class ConnectionRegistry {
     return counts;
   }
 
+  /** Closes every connection for `reason` and ends any that opens from now on. */
+  stop(reason: CloseReason): void {
+    this.#stoppedFor = reason;
+    this.closeAll(reason);
+  }
+
   /**
-   * Closes every connection (shutdown), every connection of one user, or only those a user
+   * Closes every connection, every connection of one user, or only those a user
    * opened with one session (logout).
    */
   closeAll(reason: CloseReason, userId?: string, sessionHash?: string): void {

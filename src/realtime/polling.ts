@@ -49,7 +49,10 @@ export async function shortPoll(
   }
   const data = await store.eventsAfter([boardId], since.cursor, MAX_EVENTS);
   // With a full page the client polls again from the last event; otherwise it is up to date.
-  const next = data.length === MAX_EVENTS ? data[data.length - 1].id : cursor;
+  // Writes may commit between reading the cursor and the events: never answer a cursor older
+  // than the newest event returned.
+  const newest = data.length > 0 ? data[data.length - 1].id : 0;
+  const next = data.length === MAX_EVENTS ? newest : Math.max(cursor, newest);
   return { data, cursor: next, timestamp };
 }
 
@@ -96,6 +99,9 @@ class LongPollWaiter implements Connection {
   readonly sessionHash: string | null;
   readonly deadline: number;
   #resolve?: (answer: LongPollAnswer) => void;
+  #reject?: (error: unknown) => void;
+  #reading = false;
+  #readAgain = false;
   #cleanup: (() => void)[] = [];
   #done = false;
 
@@ -116,12 +122,15 @@ class LongPollWaiter implements Connection {
 
   async wait(signal: AbortSignal, deadlines: Ticker<LongPollWaiter>): Promise<LongPollAnswer> {
     const { store, bus, registry } = this.polling;
-    const answer = new Promise<LongPollAnswer>((resolve) => this.#resolve = resolve);
-    // Subscribe before reading the log, so an event committed in between still wakes us.
+    const answer = new Promise<LongPollAnswer>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // Subscribe before reading the log, so an event committed in between still wakes us. A live
+    // event is only a wake-up: the answer always comes from the log, so an event that committed
+    // before the subscription but after the client's cursor is never skipped.
     this.#cleanup.push(bus.subscribe(this.boardId, (published) => {
-      if (published.event.id > this.cursor) {
-        this.#finish({ data: [published.event], timeout: false, cursor: published.event.id });
-      }
+      if (published.event.id > this.cursor) this.#answerFromLog();
     }));
     registry.add(this);
     deadlines.add(this);
@@ -136,16 +145,39 @@ class LongPollWaiter implements Connection {
       if (await isStale(store, this.cursor, current)) {
         this.#finish({ data: [], timeout: false, cursor: current, resync: true });
       } else {
-        const data = await store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
-        if (data.length > 0) {
-          this.#finish({ data, timeout: false, cursor: data[data.length - 1].id });
-        }
+        this.#answerFromLog();
       }
     } catch (error) {
-      this.close(CLOSE_REASONS.internalError);
-      throw error;
+      this.#fail(error);
     }
     return answer;
+  }
+
+  /** Answers with the events after the cursor, if any; a wake-up during a read reads again. */
+  #answerFromLog(): void {
+    if (this.#done) return;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = true;
+    (async () => {
+      do {
+        this.#readAgain = false;
+        const data = await this.polling.store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
+        if (data.length > 0) {
+          return this.#finish({ data, timeout: false, cursor: data[data.length - 1].id });
+        }
+      } while (this.#readAgain && !this.#done);
+    })().catch((error) => this.#fail(error)).finally(() => this.#reading = false);
+  }
+
+  #fail(error: unknown): void {
+    this.#finish(
+      { data: [], timeout: true, cursor: this.cursor },
+      CLOSE_REASONS.internalError,
+      error,
+    );
   }
 
   checkDeadline(): void {
@@ -154,12 +186,17 @@ class LongPollWaiter implements Connection {
     }
   }
 
-  #finish(answer: LongPollAnswer, reason: CloseReason = CLOSE_REASONS.answered): void {
+  #finish(
+    answer: LongPollAnswer,
+    reason: CloseReason = CLOSE_REASONS.answered,
+    error?: unknown,
+  ): void {
     if (this.#done) return;
     this.#done = true;
     this.#cleanup.forEach((fn) => fn());
     this.polling.registry.remove(this, reason);
-    this.#resolve?.(answer);
+    if (error === undefined) this.#resolve?.(answer);
+    else this.#reject?.(error);
   }
 
   /** Ends the wait: a client that left gets nothing; on shutdown the poll answers as a timeout. */

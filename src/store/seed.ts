@@ -1,7 +1,8 @@
 /**
  * Demo data: Alice, Bob and Carol (password `liveboard`), the demo guest, `board-1` "Product
  * Board" with three lists and four tasks, and `board-2`, where only Carol is a member.
- * Idempotent: rows that exist are left alone. Runs in demo mode or with SEED=true, never silently.
+ * Runs once per database (later starts leave users' changes alone), in demo mode or with
+ * SEED=true, never silently.
  */
 import { hashPassword } from "../auth.ts";
 import type { SqliteStore } from "./store_sqlite.ts";
@@ -15,12 +16,13 @@ const USERS = [
 ] as const;
 
 export async function seedDemoData(store: SqliteStore, iterations: number): Promise<void> {
+  if (store.isSeeded()) return;
   const existing = await store.getUser("user-1");
   const hashes = existing ? [] : await Promise.all(
     USERS.map(() => hashPassword(DEMO_PASSWORD, iterations)),
   );
   const at = "2026-01-01T09:00:00.000Z";
-  store.seedTransaction((run) => {
+  store.seedOnce((run) => {
     USERS.forEach(([id, email, name], i) => {
       if (hashes[i]) {
         run(

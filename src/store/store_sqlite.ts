@@ -802,8 +802,21 @@ export class SqliteStore implements Store {
   }
 
   /** Runs raw SQL inside a transaction (seeding and tests only). */
-  seedTransaction(fn: (run: (sql: string, ...params: SQLInputValue[]) => void) => void) {
-    this.#transaction(() => fn((sql, ...params) => this.#run(sql, ...params)));
+  /** Whether the demo seed has run on this database. */
+  isSeeded(): boolean {
+    return this.#get("SELECT 1 FROM meta WHERE key = 'seeded'") !== undefined;
+  }
+
+  /**
+   * Runs the demo seed's raw SQL in one transaction, once per database: a later start must not
+   * bring back rows users deleted since (that would also break position density, silently).
+   */
+  seedOnce(fn: (run: (sql: string, ...params: SQLInputValue[]) => void) => void): void {
+    this.#transaction(() => {
+      if (this.isSeeded()) return;
+      fn((sql, ...params) => this.#run(sql, ...params));
+      this.#run("INSERT INTO meta (key, value) VALUES ('seeded', ?)", now());
+    });
   }
 
   close() {

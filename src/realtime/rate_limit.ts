@@ -3,6 +3,8 @@
  * one. WebSocket connections use one for typing and cursor messages, whose excess is dropped
  * (they are superseded by the next one anyway).
  */
+const clock = () => performance.now();
+
 export class TokenBucket {
   #tokens: number;
   #updated: number;
@@ -10,7 +12,7 @@ export class TokenBucket {
   constructor(
     readonly ratePerSecond: number,
     readonly burst: number,
-    readonly now: () => number = performance.now.bind(performance),
+    readonly now: () => number = clock,
   ) {
     this.#tokens = burst;
     this.#updated = now();

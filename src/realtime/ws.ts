@@ -47,8 +47,20 @@ export interface WsOptions {
   typingTimeoutMs: number;
 }
 
-/** Encodes a board event once per publish, shared by every socket: the SSE `data` JSON. */
-const eventFrame = (published: PublishedEvent) => published.encoded("ws", (p) => frameOf(p.json));
+let lastEvent: PublishedEvent | undefined;
+let lastFrame: Frame | undefined;
+
+/**
+ * Encodes a board event once per publish, shared by every socket: the SSE `data` JSON. A fan-out
+ * sends one event to every socket in a row, so the last frame is kept at hand.
+ */
+function eventFrame(published: PublishedEvent): Frame {
+  if (published !== lastEvent || !lastFrame) {
+    lastFrame = published.encoded("ws", (p) => frameOf(p.json));
+    lastEvent = published;
+  }
+  return lastFrame;
+}
 
 /** The close frame's reason text (at most 123 bytes): the message and whether to reconnect. */
 export function closeText(reason: CloseReason): string {
@@ -71,6 +83,8 @@ export function refuse(socket: WsSocket, reason: CloseReason, message: string): 
 export class WebSocketTransport {
   readonly rooms: Rooms;
   #sweep: Ticker<WsConnection>;
+  /** Open sockets per user, for the per-user limit. */
+  #perUser = new Map<string, number>();
 
   constructor(
     readonly store: Store,
@@ -86,18 +100,23 @@ export class WebSocketTransport {
 
   /** True when the user may open one more socket. */
   hasRoomFor(userId: string): boolean {
-    return this.registry.ofUser(userId, "websocket").length < this.options.maxConnectionsPerUser;
+    return (this.#perUser.get(userId) ?? 0) < this.options.maxConnectionsPerUser;
   }
 
   /** Registers an upgraded socket; the adapter forwards its events to the connection. */
   accept(socket: WsSocket, caller: Caller): WsConnection {
     const connection = new WsConnection(this, socket, caller);
+    this.#perUser.set(connection.userId, (this.#perUser.get(connection.userId) ?? 0) + 1);
     this.registry.add(connection);
     this.#sweep.add(connection);
     return connection;
   }
 
+  /** Called once per accepted connection, by its `close`. */
   forget(connection: WsConnection, reason: CloseReason): void {
+    const open = (this.#perUser.get(connection.userId) ?? 1) - 1;
+    if (open > 0) this.#perUser.set(connection.userId, open);
+    else this.#perUser.delete(connection.userId);
     this.#sweep.delete(connection);
     this.registry.remove(connection, reason);
   }
@@ -124,7 +143,6 @@ export class WsConnection implements Connection, RoomMember {
   readonly sessionHash: string | null;
   /** Joined or joining boards. */
   readonly memberships = new Map<string, Membership>();
-  readonly ephemeralBucket: TokenBucket;
   /** True after a rate-limited message was reported, until one is accepted again. */
   rateLimited = false;
   pendingMutations = 0;
@@ -134,6 +152,7 @@ export class WsConnection implements Connection, RoomMember {
   #drainedAtSweep = -1;
   #closingSeen = false;
   #judging?: ReturnType<typeof setTimeout>;
+  #bucket?: TokenBucket;
 
   constructor(
     readonly ws: WebSocketTransport,
@@ -143,8 +162,12 @@ export class WsConnection implements Connection, RoomMember {
     this.userId = caller.user.id;
     this.name = caller.user.name;
     this.sessionHash = caller.sessionHash;
-    const rate = ws.options.ephemeralRate;
-    this.ephemeralBucket = new TokenBucket(rate, rate * 2);
+  }
+
+  /** The typing/cursor rate limit, made on first use (most sockets never send either). */
+  get ephemeralBucket(): TokenBucket {
+    const rate = this.ws.options.ephemeralRate;
+    return this.#bucket ??= new TokenBucket(rate, rate * 2);
   }
 
   get connectionId(): string {

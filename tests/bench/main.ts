@@ -141,13 +141,14 @@ async function eachTarget<T>(
   names: TargetName[],
   body: (target: Target) => Promise<T>,
   flags: string[] = [],
+  { inspect = false } = {},
 ): Promise<Partial<Record<TargetName, T>>> {
   const out: Partial<Record<TargetName, T>> = {};
   for (const name of names.filter((n) => settings.targets.includes(n))) {
     progress(`${key}: ${TARGET_LABELS[name]}`);
     let target: Target | undefined;
     try {
-      target = await startTarget(name, { nodeModules, flags });
+      target = await startTarget(name, { nodeModules, flags, inspect });
       out[name] = await body(target);
       results[`${key} ${name}`] = out[name];
     } catch (error) {
@@ -269,6 +270,24 @@ for (const n of settings.ns) {
     const memory: Partial<Record<TargetName, number>> = {};
     const paced: Partial<Record<TargetName, FanoutResult>> = {};
     const burst: Partial<Record<TargetName, FanoutResult>> = {};
+    // Idle memory needs a forced GC (the inspector); timings must not run under it, so each
+    // is measured on its own fresh server.
+    if (transport !== "mix") {
+      await eachTarget(
+        `idle ${transport} N=${n}`,
+        names,
+        (target) =>
+          withClients(1, async (clients) => {
+            const spec = transport === "ws" ? target.ws : target.sse!;
+            const open = () => openGroups(target, [{ client: clients[0], spec, count: n }]);
+            const idle = await idleMemory(target, n, settings.settleMs, open);
+            memory[target.name] = idle.kbPerConnection;
+            return idle;
+          }),
+        [],
+        { inspect: true },
+      );
+    }
     await eachTarget(
       `${transport} N=${n}`,
       names,
@@ -284,15 +303,10 @@ for (const n of settings.ns) {
               spec: transport === "ws" ? target.ws : target.sse!,
               count: n,
             }];
-          let idle;
-          if (transport === "mix") await openGroups(target, groups);
-          else {
-            idle = await idleMemory(target, n, settings.settleMs, () => openGroups(target, groups));
-            memory[target.name] = idle.kbPerConnection;
-          }
+          await openGroups(target, groups);
           paced[target.name] = await fanout(target, groups, { ...fanoutOptions, burst: false });
           burst[target.name] = await fanout(target, groups, { ...fanoutOptions, burst: true });
-          return { idle, paced: paced[target.name], burst: burst[target.name] };
+          return { paced: paced[target.name], burst: burst[target.name] };
         }),
     );
     if (transport !== "mix") {
@@ -398,6 +412,7 @@ if (settings.capacity > 0) {
           { client: clients[1], spec: target.sse!, count: c },
         ], { holdMs: settings.holdMs, trickleMs: 2000 })),
     ["--sse-heartbeat-ms", "5000", "--ws-heartbeat-ms", "5000"],
+    { inspect: true },
   );
   const r = held.liveboard;
   if (r) {

@@ -1,8 +1,11 @@
 /**
- * The servers under comparison, each a separate process pinned to the server core with its V8
- * inspector open (for GC before memory readings): Liveboard itself (normal mode, fresh database,
+ * The servers under comparison, each a separate process pinned to the server core: Liveboard itself (normal mode, fresh database,
  * seeded, signed in as Alice), the raw Deno baseline, and Socket.IO on Node. Each is described
- * by how a load generator connects to it and how one mutation is triggered.
+ * by how a load generator connects to it and how one mutation is triggered. Memory scenarios start
+ * them with the V8 inspector open, to force a GC before reading RSS; timing scenarios never do:
+ * under `--inspect` Deno reports every WebSocket frame to the debugger in a process that has
+ * loaded Node compatibility code (Liveboard has, through npm packages), which doubles its CPU per
+ * delivery and would measure the inspector rather than the server.
  */
 import { Child, collectGarbage, INSPECTOR_LINE, SERVER_CORE } from "./procs.ts";
 
@@ -54,11 +57,13 @@ export interface StartOptions {
   nodeModules: string;
   /** Extra Liveboard flags (e.g. heartbeat intervals). */
   flags?: string[];
+  /** Open the V8 inspector so `gc()` works (memory scenarios only; it skews CPU figures). */
+  inspect?: boolean;
 }
 
 export function startTarget(name: TargetName, options: StartOptions): Promise<Target> {
   if (name === "liveboard") return startLiveboard(options);
-  if (name === "deno") return startDeno();
+  if (name === "deno") return startDeno(options);
   return startSocketIo(options);
 }
 
@@ -93,12 +98,19 @@ async function expectOk(response: Response, what: string): Promise<void> {
   await response.body?.cancel();
 }
 
-async function launch(child: Child, listening: RegExp) {
+const inspectFlag = (options: StartOptions) => options.inspect ? ["--inspect=127.0.0.1:0"] : [];
+
+async function launch(child: Child, listening: RegExp, options: StartOptions) {
   const [inspector, ready] = await Promise.all([
-    child.waitForLine(INSPECTOR_LINE),
+    options.inspect ? child.waitForLine(INSPECTOR_LINE) : Promise.resolve(null),
     child.waitForLine(listening),
   ]);
-  return { inspectorUrl: inspector[1], ready };
+  const inspectorUrl = inspector?.[1];
+  const gc = () =>
+    inspectorUrl
+      ? collectGarbage(inspectorUrl)
+      : Promise.reject(new Error("gc() needs a target started with inspect: true"));
+  return { gc, ready };
 }
 
 async function startLiveboard(options: StartOptions): Promise<Target> {
@@ -109,7 +121,7 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
     "--allow-read",
     "--allow-write",
     "--allow-env",
-    "--inspect=127.0.0.1:0",
+    ...inspectFlag(options),
     `${root}main.ts`,
     ...["--port", "0", "--host", "127.0.0.1", "--database-url", `${dir}/bench.db`, "--seed"],
     ...["--pbkdf2-iterations", "1000", "--log-level", "warn"],
@@ -118,7 +130,7 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
     ...["--ws-max-connections-per-user", "100000"],
     ...(options.flags ?? []),
   ], { core: SERVER_CORE });
-  const { inspectorUrl, ready } = await launch(child, /Liveboard listening on (http:\/\/\S+)/);
+  const { gc, ready } = await launch(child, /Liveboard listening on (http:\/\/\S+)/, options);
   const url = ready[1];
   const login = await fetch(`${url}/login`, {
     method: "POST",
@@ -165,7 +177,7 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
       if (!response.ok) throw new Error(`/admin/connections: ${await response.text()}`);
       return (await response.json()).byTransport;
     },
-    gc: () => collectGarbage(inspectorUrl),
+    gc,
     stop: async () => {
       await child.stop(8000);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -210,18 +222,18 @@ async function countsOf(url: string) {
   return { websocket: 0, sse: 0, longpoll: 0, ...counts };
 }
 
-async function startDeno(): Promise<Target> {
+async function startDeno(options: StartOptions): Promise<Target> {
   const dir = await Deno.makeTempDir({ prefix: "liveboard-bench-raw-" });
   const child = new Child("raw Deno baseline", Deno.execPath(), [
     "run",
     "--allow-net",
     "--allow-read",
     "--allow-write",
-    "--inspect=127.0.0.1:0",
+    ...inspectFlag(options),
     `${here}/baseline_deno.ts`,
     `${dir}/raw.db`,
   ], { core: SERVER_CORE });
-  const { inspectorUrl, ready } = await launch(child, /^listening (\d+)/);
+  const { gc, ready } = await launch(child, /^listening (\d+)/, options);
   const url = `http://127.0.0.1:${ready[1]}`;
   return {
     name: "deno",
@@ -233,7 +245,7 @@ async function startDeno(): Promise<Target> {
     write: { url: `${url}/tasks`, headers: {} },
     mutate: broadcaster(url),
     counts: () => countsOf(url),
-    gc: () => collectGarbage(inspectorUrl),
+    gc,
     stop: async () => {
       await child.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -243,11 +255,11 @@ async function startDeno(): Promise<Target> {
 
 async function startSocketIo(options: StartOptions): Promise<Target> {
   const child = new Child("Socket.IO baseline", "node", [
-    "--inspect=127.0.0.1:0",
+    ...inspectFlag(options),
     `${here}/baseline_socketio.mjs`,
     options.nodeModules,
   ], { core: SERVER_CORE });
-  const { inspectorUrl, ready } = await launch(child, /^listening (\d+)/);
+  const { gc, ready } = await launch(child, /^listening (\d+)/, options);
   const url = `http://127.0.0.1:${ready[1]}`;
   return {
     name: "socketio",
@@ -260,7 +272,7 @@ async function startSocketIo(options: StartOptions): Promise<Target> {
     },
     mutate: broadcaster(url),
     counts: () => countsOf(url),
-    gc: () => collectGarbage(inspectorUrl),
+    gc,
     stop: () => child.stop(),
   };
 }

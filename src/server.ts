@@ -16,6 +16,7 @@ import { LongPolling } from "./realtime/polling.ts";
 import { MemoryPresence } from "./realtime/presence_memory.ts";
 import { SseTransport } from "./realtime/sse.ts";
 import { WebSocketTransport } from "./realtime/ws.ts";
+import { handleMessage } from "./realtime/ws_handlers.ts";
 import { seedDemoData } from "./store/seed.ts";
 import { SqliteStore } from "./store/store_sqlite.ts";
 
@@ -60,7 +61,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       bufferBytes: config.wsBufferBytes,
       ephemeralRate: config.wsEphemeralRate,
       typingTimeoutMs: config.typingTimeoutMs,
-    }),
+    }, handleMessage),
   };
   const app = createApp(services);
 

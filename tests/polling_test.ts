@@ -14,6 +14,7 @@ import {
   waitFor,
   waitForConnections,
 } from "./helpers.ts";
+import { LongPolling } from "../src/realtime/polling.ts";
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -310,14 +311,27 @@ Deno.test("a backlog larger than one page is read in pages of 500 by following t
 
 Deno.test("a long poll never skips an event that committed while it was subscribing", async () => {
   await using server = await startTestServer();
-  const { store, longPolling } = server.services;
+  const { store, bus, registry } = server.services;
   const caller = { user: (await store.getUser("user-1"))!, sessionHash: null, isAdmin: false };
   const before = await store.cursor();
   const missed = await store.createTask("user-1", { listId: "list-todo", title: "Missed" });
-  // The poll subscribes, then reads the log; a second write commits in between.
-  const pending = longPolling.poll(caller, "board-1", before, new AbortController().signal);
+  // The real store, but its first read waits for a gate: a second write commits (and is
+  // published) after the poll subscribed and before it read the log.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const gatedStore = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === "cursor") return () => gate.then(() => target.cursor());
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const polling = new LongPolling(gatedStore, bus, registry, { timeoutMs: 5000, maxPerUser: 8 });
+  const pending = polling.poll(caller, "board-1", before, new AbortController().signal);
   const concurrent = await store.createTask("user-1", { listId: "list-todo", title: "Racing" });
+  open();
   const answer = await pending;
+  polling.stop();
   assert.deepEqual(answer.data.map((e) => e.id), [missed.event.id, concurrent.event.id]);
   assert.equal(answer.cursor, concurrent.event.id);
 });

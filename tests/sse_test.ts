@@ -13,7 +13,7 @@ import {
   openSse,
   rawGet,
   readToEnd,
-  type SseReader,
+  SseReader,
   startTestServer,
   type TestServer,
   waitFor,
@@ -522,4 +522,31 @@ Deno.test("with SSE switched off the route answers 503", async () => {
   await using server = await startTestServer({ transports: ["websocket", "longpoll", "poll"] });
   await expectError(await server.request("/boards/board-1/events"), 503, "transport_disabled");
   assert.equal(server.services.registry.size, 0);
+});
+
+Deno.test("a multiplexed stream delivers nothing more of a board its user was removed from, even mid catch-up", async () => {
+  await using server = await startTestServer({ sseQueueBytes: 2000 });
+  const { store, sse } = server.services;
+  await store.addMember("user-3", "board-2", "user-2"); // Bob joins Carol's board
+  const from = await store.cursor();
+  for (let i = 0; i < 40; i++) {
+    await store.createTask("user-1", { listId: "list-todo", title: `backlog ${i}` });
+  }
+  const bob = { user: (await store.getUser("user-2"))!, sessionHash: null, isAdmin: false };
+  // In-process, so nothing reads the stream yet: the catch-up waits for the reader.
+  const response = sse.open(bob, ["board-1", "board-2"], from);
+  await waitFor(() => connectionCounts(server).then((c) => c.byTransport.sse === 1));
+  await store.removeMember("user-3", "board-2", "user-2");
+  await store.createTask("user-3", { listId: "list-b2-ideas", title: "SECRET after the removal" });
+  await store.createTask("user-1", { listId: "list-todo", title: "still on board-1" });
+  const reader = new SseReader(response);
+  const seen: string[] = [];
+  while (true) {
+    const frame = await reader.nextData();
+    seen.push(frame.data!);
+    if (frame.data!.includes("still on board-1")) break;
+  }
+  await reader.close();
+  assert.ok(seen.some((data) => data.includes('"member_removed"')));
+  assert.ok(!seen.some((data) => data.includes("SECRET")), "no event of board-2 after the removal");
 });

@@ -118,3 +118,35 @@ Deno.test("a socket can follow two boards and resume each from the same cursor",
   assert.equal(b2.task.title, "b2");
   assert.equal(count(await carol.drain()), 0);
 });
+
+Deno.test("a join that replays a removal undone since keeps the member in the room", async () => {
+  await using server = await startTestServer({ demo: false, seed: true });
+  const { store } = server.services;
+  const before = await store.cursor();
+  // Bob is removed and re-added: he is a member now.
+  await store.removeMember("user-1", "board-1", "user-2");
+  await store.addMember("user-1", "board-1", "user-2");
+  await using bob = await WsClient.open(server, { token: await server.login("bob@example.com") });
+  bob.send({ type: "join", boardId: "board-1", cursor: before });
+  await bob.next("presence");
+  await bob.next("member_removed");
+  await bob.next("member_added");
+  await createTaskAs(server, "alice@example.com", "After the re-add");
+  const created = await bob.next("task_created");
+  assert.equal(created.task.title, "After the re-add");
+  assert.ok(!bob.received.some((m) => m.type === "error"), JSON.stringify(bob.received));
+});
+
+async function createTaskAs(
+  server: Awaited<ReturnType<typeof startTestServer>>,
+  email: string,
+  title: string,
+) {
+  const token = await server.login(email);
+  const response = await server.request("/tasks", {
+    method: "POST",
+    json: { title, listId: "list-todo" },
+    token,
+  });
+  return expectStatus(response, 201);
+}

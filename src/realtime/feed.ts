@@ -33,7 +33,9 @@ export interface FeedHandlers {
 }
 
 export class EventFeed {
-  #unsubscribes: (() => void)[] = [];
+  #unsubscribes = new Map<string, () => void>();
+  /** Boards still followed: one that was stopped delivers nothing more, not even from the log. */
+  #boards: Set<string>;
   #buffer: PublishedEvent[] | null = [];
   #bufferedBytes = 0;
   #lastDelivered = 0;
@@ -46,12 +48,14 @@ export class EventFeed {
     readonly handlers: FeedHandlers,
     /** Bytes of live events (as JSON) the feed may buffer while catching up. */
     readonly bufferLimitBytes = Infinity,
-  ) {}
+  ) {
+    this.#boards = new Set(boardIds);
+  }
 
   /** Subscribes to the boards and returns the current cursor; events after it are buffered. */
   async subscribe(): Promise<number> {
-    for (const boardId of this.boardIds) {
-      this.#unsubscribes.push(this.bus.subscribe(boardId, (p) => this.#onLive(p)));
+    for (const boardId of this.#boards) {
+      this.#unsubscribes.set(boardId, this.bus.subscribe(boardId, (p) => this.#onLive(p)));
     }
     return this.#lastDelivered = await this.store.cursor();
   }
@@ -68,9 +72,14 @@ export class EventFeed {
         this.handlers.resync(current);
       } else {
         this.#lastDelivered = after;
-        while (!this.#stopped) {
+        while (!this.#stopped && this.#boards.size > 0) {
+          // The log may be pruned while a slow client catches up: a gap means resync.
+          if (this.#lastDelivered < await this.store.prunedThrough()) {
+            this.handlers.resync(this.#lastDelivered = await this.store.cursor());
+            break;
+          }
           const page = await this.store.eventsAfter(
-            [...this.boardIds],
+            [...this.#boards],
             this.#lastDelivered,
             REPLAY_PAGE,
           );
@@ -106,6 +115,7 @@ export class EventFeed {
 
   #deliver(published: PublishedEvent, catchingUp: boolean): void {
     if (this.#stopped || published.event.id <= this.#lastDelivered) return;
+    if (!this.#boards.has(published.event.boardId)) return;
     this.#lastDelivered = published.event.id;
     this.handlers.deliver(published, catchingUp);
   }
@@ -115,11 +125,13 @@ export class EventFeed {
     if (boardId === undefined) {
       this.#stopped = true;
       this.#unsubscribes.forEach((unsubscribe) => unsubscribe());
-      this.#unsubscribes = [];
+      this.#unsubscribes.clear();
+      this.#boards.clear();
       this.#buffer = null;
       return;
     }
-    const index = this.boardIds.indexOf(boardId);
-    if (index !== -1) this.#unsubscribes[index]?.();
+    this.#boards.delete(boardId);
+    this.#unsubscribes.get(boardId)?.();
+    this.#unsubscribes.delete(boardId);
   }
 }

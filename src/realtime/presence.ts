@@ -3,9 +3,13 @@
  * connection (as in Phoenix.Presence), so a user with three tabs is one viewer. A memory
  * implementation serves one process; a Redis one can stand beside it for several instances.
  */
-import type { PresenceUser } from "./ws_protocol.ts";
-
-export type { PresenceUser };
+/** One viewer of a board: a user, however many connections (tabs) they have there. */
+export interface PresenceUser {
+  userId: string;
+  name: string;
+  /** Open connections (tabs) of this user in the room. */
+  connections: number;
+}
 
 /** One connection of a user in a board's room. */
 export interface PresenceEntry {

@@ -21,7 +21,6 @@ import type { Presence } from "./presence.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { type RoomMember, Rooms } from "./rooms.ts";
 import { Ticker } from "./ticker.ts";
-import { handleMessage } from "./ws_handlers.ts";
 import { encode, errorMessage, type Frame, frameOf, type ServerMessage } from "./ws_protocol.ts";
 
 /** What a connection needs from a server-side WebSocket (Deno's `WebSocket` fits). */
@@ -93,6 +92,11 @@ export class WebSocketTransport {
     readonly actions: Actions,
     readonly presence: Presence,
     readonly options: WsOptions,
+    /**
+     * What each client message does (ws_handlers.ts). Passed in rather than imported, so the
+     * handlers can use this module's types without a circular import.
+     */
+    readonly handleMessage: (connection: WsConnection, data: unknown) => void,
   ) {
     this.rooms = new Rooms(presence, { typingTimeoutMs: options.typingTimeoutMs });
     this.#sweep = new Ticker(options.heartbeatMs, (connection) => connection.sweep());
@@ -193,7 +197,7 @@ export class WsConnection implements Connection, RoomMember {
   }
 
   onMessage(data: unknown): void {
-    if (!this.closed) handleMessage(this, data);
+    if (!this.closed) this.ws.handleMessage(this, data);
   }
 
   /** The socket closed: by the client, or by the runtime after an unanswered ping. */

@@ -128,20 +128,29 @@ async function join(connection: WsConnection, boardId: string, cursor: number | 
   connection.memberships.set(boardId, membership);
   // Every await may see the socket close or the client leave: then this join just stops.
   const current = () => !connection.closed && connection.memberships.get(boardId) === membership;
+  /** Removals up to this seq happened before the membership check below, which they did not stop. */
+  let checkedAt = Infinity;
+  const feed = membership.feed = new EventFeed(ws.store, ws.bus, [boardId], {
+    deliver: (published) => onEvent(connection, boardId, published, checkedAt),
+    resync: (now) => connection.reply({ type: "resync", boardId, cursor: now }),
+    drained: () => connection.drained(),
+    // Live events piling up while a slow reader catches up: drop it as slow (it resumes), so
+    // server memory stays bounded.
+    overflow: () => connection.close(CLOSE_REASONS.slow),
+  }, ws.options.bufferBytes);
+  // Subscribe first, then check membership: a removal committed after the check reaches the
+  // feed, and one between the route of this join and the subscription is caught by the check.
+  const now = await feed.subscribe();
+  if (!current()) return feed.stop();
   try {
     await ws.actions.requireMember(connection.caller, boardId);
   } catch (error) {
+    feed.stop();
     if (!(error instanceof AppError)) throw error;
     if (current()) connection.memberships.delete(boardId);
     return connection.sendError(error.code, error.message, { boardId });
   }
-  if (!current()) return;
-  const feed = membership.feed = new EventFeed(ws.store, ws.bus, [boardId], {
-    deliver: (published) => onEvent(connection, boardId, published),
-    resync: (now) => connection.reply({ type: "resync", boardId, cursor: now }),
-    drained: () => connection.drained(),
-  });
-  const now = await feed.subscribe();
+  checkedAt = now;
   if (!current()) return;
   membership.inRoom = true;
   await ws.rooms.join(boardId, connection);
@@ -149,12 +158,22 @@ async function join(connection: WsConnection, boardId: string, cursor: number | 
   await feed.resume(cursor, now);
 }
 
-/** Delivers a board event; losing access to the board (removed, deleted) leaves its room. */
-function onEvent(connection: WsConnection, boardId: string, published: PublishedEvent): void {
+/**
+ * Delivers a board event; losing access to the board (removed, deleted) leaves its room. A
+ * removal replayed from before the join's membership check was undone since (the user is a
+ * member again), so only later ones count.
+ */
+function onEvent(
+  connection: WsConnection,
+  boardId: string,
+  published: PublishedEvent,
+  checkedAt: number,
+): void {
   connection.sendEvent(published);
-  const { type } = published.event;
+  const { type, id } = published.event;
   const member = published.event.member as { userId?: string } | undefined;
-  const removed = type === "member_removed" && member?.userId === connection.userId;
+  const removed = type === "member_removed" && member?.userId === connection.userId &&
+    id > checkedAt;
   if (type !== "board_deleted" && !removed) return;
   void connection.leaveBoard(boardId);
   const reason = removed ? CLOSE_REASONS.forbidden : CLOSE_REASONS.boardDeleted;

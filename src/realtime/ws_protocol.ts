@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { parseInput } from "../schemas.ts";
+import type { PresenceUser } from "./presence.ts";
 
 const boardId = z.string().min(1, "must not be empty").max(100, "must be at most 100 characters");
 const id = z.string().min(1, "must not be empty").max(100, "must be at most 100 characters");
@@ -47,12 +48,6 @@ export type MutationType = MutationMessage["type"];
 export type RequestId = string | number;
 
 export const CLIENT_MESSAGE_TYPES = Object.keys(CLIENT_SCHEMAS) as ClientMessageType[];
-export const MUTATION_TYPES: readonly string[] = [
-  "create_task",
-  "update_task",
-  "move_task",
-  "delete_task",
-] satisfies MutationType[];
 
 /** Why a frame was refused; becomes an `error` message (with `requestId` when one was readable). */
 export class ProtocolError extends AppError {
@@ -107,13 +102,6 @@ export function mutationInput(message: MutationMessage): Record<string, unknown>
 }
 
 // ---- server → client ------------------------------------------------------------------------
-
-export interface PresenceUser {
-  userId: string;
-  name: string;
-  /** Open connections (tabs) of this user in the room. */
-  connections: number;
-}
 
 export type ServerMessage =
   | { type: "connected"; userId: string; name: string; connectionId: string }

@@ -82,6 +82,8 @@ export function refuse(socket: WsSocket, reason: CloseReason, message: string): 
 export class WebSocketTransport {
   readonly rooms: Rooms;
   #sweep: Ticker<WsConnection>;
+  /** Sockets catching up that wait for their send buffer to drain: one timer for all. */
+  readonly drainWatch = new Ticker<WsConnection>(10, (connection) => connection.checkDrained());
   /** Open sockets per user, for the per-user limit. */
   #perUser = new Map<string, number>();
 
@@ -127,6 +129,7 @@ export class WebSocketTransport {
 
   stop(): void {
     this.#sweep.stop();
+    this.drainWatch.stop();
     this.rooms.stop();
     void this.presence.close();
   }
@@ -154,6 +157,7 @@ export class WsConnection implements Connection, RoomMember {
   #closedFor?: CloseReason;
   #sentBytes = 0;
   #drainedAtSweep = -1;
+  #drainWaiters: (() => void)[] = [];
   #closingSeen = false;
   #judging?: ReturnType<typeof setTimeout>;
   #bucket?: TokenBucket;
@@ -249,10 +253,25 @@ export class WsConnection implements Connection, RoomMember {
   }
 
   /** Resolves once the send buffer is back under budget (between replay pages). */
-  async drained(): Promise<void> {
-    while (this.#canSend() && this.socket.bufferedAmount > this.ws.options.bufferBytes) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  drained(): Promise<void> {
+    if (!this.#overBudget()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drainWaiters.push(resolve);
+      this.ws.drainWatch.add(this);
+    });
+  }
+
+  #overBudget(): boolean {
+    return this.#canSend() && this.socket.bufferedAmount > this.ws.options.bufferBytes;
+  }
+
+  /** Called by the shared drain watch: wakes the catch-up once the buffer is under budget. */
+  checkDrained(): void {
+    if (this.#overBudget()) return;
+    this.ws.drainWatch.delete(this);
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    waiters.forEach((resolve) => resolve());
   }
 
   /**
@@ -284,6 +303,7 @@ export class WsConnection implements Connection, RoomMember {
     if (this.#closedFor) return;
     this.#closedFor = reason;
     clearTimeout(this.#judging);
+    this.checkDrained(); // a catch-up waiting for the buffer stops waiting, and its feed is stopped
     for (const boardId of [...this.memberships.keys()]) void this.leaveBoard(boardId);
     this.ws.forget(this, reason);
     if (reason === CLOSE_REASONS.clientGone || !this.#opened) return;

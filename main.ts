@@ -5,16 +5,21 @@
 import { ConfigError, describeConfig, loadConfig, processEnv } from "./src/config.ts";
 import { startServer } from "./src/server.ts";
 
-let config;
-try {
-  config = loadConfig(Deno.args, processEnv());
-} catch (error) {
+/** A bad setting (or a port/host/database it names) ends the process with exit code 2. */
+function exitForConfig(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`liveboard: ${error.message}`);
   Deno.exit(2);
 }
 
-const server = await startServer(config);
+let config;
+try {
+  config = loadConfig(Deno.args, processEnv());
+} catch (error) {
+  exitForConfig(error);
+}
+
+const server = await startServer(config).catch(exitForConfig);
 const mode = config.demo ? "demo mode (anonymous requests act as the demo guest)" : "normal mode";
 console.log(`Liveboard listening on ${server.url} in ${mode}`);
 console.log(`config: ${describeConfig(config)}`);

@@ -73,16 +73,34 @@ export async function hashToken(token: string): Promise<string> {
   return hash;
 }
 
-/** The session token a request carries: Bearer header first, then the cookie. */
+/**
+ * The session token a request carries: the Authorization header first, then the cookie. An
+ * Authorization header that is not a non-empty Bearer token still counts as an attempt (and
+ * fails), so a client's mistake is a 401 rather than a silent fall-back to the demo guest.
+ */
 export function sessionToken(request: Request): string | null {
   const header = request.headers.get("authorization");
-  if (header?.toLowerCase().startsWith("bearer ")) return header.slice(7).trim() || null;
+  if (header !== null) {
+    const match = /^bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : INVALID_TOKEN;
+  }
   const cookies = request.headers.get("cookie") ?? "";
   for (const part of cookies.split(";")) {
     const [name, ...rest] = part.trim().split("=");
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join("=")) || null;
+    if (name === SESSION_COOKIE) return safeDecode(rest.join("=")) || null;
   }
   return null;
+}
+
+/** Stands for a malformed credential: no session has this token. */
+const INVALID_TOKEN = "-";
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return INVALID_TOKEN;
+  }
 }
 
 export interface AuthOptions {

@@ -87,7 +87,7 @@ export const OPTIONS: Option[] = [
     env: "PBKDF2_ITERATIONS",
     kind: "int",
     default: "600000",
-    min: 1,
+    min: 1000,
     help: "password hash cost",
   },
   {
@@ -347,12 +347,48 @@ export function loadConfig(
     config[option.key] = parseValue(option, raw);
   }
   const result = config as unknown as Config;
-  if (result.databaseUrl.startsWith("postgres")) {
+  // Demo data (with its public password) lives in its own file, so a later normal-mode start
+  // on the default database never inherits the demo accounts.
+  if (result.demo && (flags.get("DATABASE_URL") ?? env.DATABASE_URL) === undefined) {
+    result.databaseUrl = DEMO_DATABASE;
+  }
+  checkCombined(result);
+  return result;
+}
+
+/** The default database in demo mode. */
+export const DEMO_DATABASE = "./data/demo.db";
+
+/** Checks that need more than one value's syntax. */
+function checkCombined(config: Config): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(config.databaseUrl);
+  if (scheme) {
     throw new ConfigError(
-      `Invalid DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path`,
+      `Invalid DATABASE_URL "${redact(config.databaseUrl)}": ${scheme[1]}:// is not supported; ` +
+        "give a SQLite file path",
     );
   }
-  return result;
+  if (config.transports.length === 0) {
+    throw new ConfigError(`Invalid TRANSPORTS "": enable at least one of ${TRANSPORTS.join(", ")}`);
+  }
+  for (const email of config.adminEmails) {
+    if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
+      throw new ConfigError(`Invalid ADMIN_EMAILS: "${email}" is not an email address`);
+    }
+  }
+  for (const origin of config.allowedOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError(
+        `Invalid ALLOWED_ORIGINS: "${origin}" is not an origin like https://board.example.com`,
+      );
+    }
+  }
 }
 
 /** Reads the process's environment for every known setting (needs --allow-env). */

@@ -6,11 +6,29 @@
 import { z } from "zod";
 import { badRequest } from "./errors.ts";
 
-const title = z.string().trim().min(1, "must not be empty").max(
+// Control characters (NUL cuts text short in SQLite and in many clients) and lone surrogates are
+// refused rather than stored; descriptions may hold line breaks and tabs.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+// deno-lint-ignore no-control-regex -- as above, less line breaks and tabs
+const MULTI_LINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+const wellFormed = (text: string) => text.isWellFormed();
+const BAD_UNICODE = "must be well-formed Unicode (no lone surrogates)";
+
+/** A single line of text: no control characters, well-formed. */
+const line = () =>
+  z.string()
+    .regex(ONE_LINE, "must not contain control characters")
+    .refine(wellFormed, BAD_UNICODE);
+
+const title = line().trim().min(1, "must not be empty").max(
   200,
   "must be at most 200 characters",
 );
-const description = z.string().max(10_000, "must be at most 10000 characters");
+const description = z.string()
+  .max(10_000, "must be at most 10000 characters")
+  .regex(MULTI_LINE, "must not contain control characters other than line breaks and tabs")
+  .refine(wellFormed, BAD_UNICODE);
 const id = z.string().min(1).max(100);
 const position = z.number().int("must be a whole number").min(0, "must be 0 or more").max(
   1_000_000,
@@ -49,7 +67,7 @@ export const loginSchema = z.strictObject({
 });
 export const signupSchema = z.strictObject({
   email: z.email().max(254),
-  name: z.string().trim().min(1).max(100),
+  name: line().trim().min(1).max(100),
   password: z.string().min(8, "must be at least 8 characters").max(1024),
 });
 
@@ -63,6 +81,6 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
     ? `Unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`
     : field
     ? `Invalid "${field}": ${issue.message}`
-    : `Invalid input: ${issue.message}`;
+    : `Invalid input: ${issue.message.replace(/^Invalid input: /, "")}`;
   throw badRequest("validation_failed", message);
 }

@@ -5,7 +5,7 @@
  * answer parked polls, wait up to the deadline, then close the bus and the database.
  */
 import { Actions } from "./actions.ts";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import type { Services } from "./http/context.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -30,9 +30,29 @@ export interface RunningServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Why the server could not listen, naming the setting to change. */
+function listenError(config: Config, error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on port ${config.port}: it is already in use (set PORT or --port)`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Cannot listen on port ${config.port}: permission denied (set PORT or --port)`;
+  }
+  return `Cannot listen on HOST "${config.host}" port ${config.port}: ${errorText(error)}`;
+}
+
 export async function startServer(config: Config): Promise<RunningServer> {
   setLogLevel(config.logLevel);
-  const store = new SqliteStore(config.databaseUrl);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(config.databaseUrl);
+  } catch (error) {
+    throw new ConfigError(`Cannot open DATABASE_URL "${config.databaseUrl}": ${errorText(error)}`);
+  }
   if (config.demo || config.seed) await seedDemoData(store, config.pbkdf2Iterations);
 
   const bus = new MemoryBus();
@@ -75,18 +95,25 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }, config.pruneIntervalMs);
 
   const { promise: listening, resolve: onListen } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: onListen,
-    // Deno reports here a response body that errored after the headers went out: an SSE stream
-    // dropped on purpose (slow client; the registry logged why) or a bug worth a warning.
-    onError: (error) => {
-      if (error instanceof DOMException && error.name === "AbortError") log.debug(error.message);
-      else log.warn(`response failed: ${(error as Error)?.stack ?? error}`);
-      return new Response(null, { status: 500 });
-    },
-  }, (request, info) => app.fetch(request, { info }));
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: onListen,
+      // Deno reports here a response body that errored after the headers went out: an SSE stream
+      // dropped on purpose (slow client; the registry logged why) or a bug worth a warning.
+      onError: (error) => {
+        if (error instanceof DOMException && error.name === "AbortError") log.debug(error.message);
+        else log.warn(`response failed: ${(error as Error)?.stack ?? error}`);
+        return new Response(null, { status: 500 });
+      },
+    }, (request, info) => app.fetch(request, { info }));
+  } catch (error) {
+    clearInterval(pruneTimer);
+    await store.close();
+    throw new ConfigError(listenError(config, error));
+  }
   const address = await listening;
   const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
   const url = `http://${host}:${address.port}`;

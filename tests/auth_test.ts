@@ -44,7 +44,12 @@ Deno.test("sign-up creates an account and a session; the email is then taken", a
   assert.equal(body.token, cookie.value);
 
   const me = await expectStatus(await server.request("/me", { token: body.token }), 200);
-  assert.deepEqual(me, { user: body.user, isAdmin: false, demo: false });
+  assert.deepEqual(me, {
+    user: body.user,
+    isAdmin: false,
+    demo: false,
+    transports: ["websocket", "sse", "longpoll", "poll"],
+  });
   assert.deepEqual(
     await expectStatus(await server.request("/boards", { token: body.token }), 200),
     [],
@@ -320,4 +325,23 @@ Deno.test("a refused session cookie is cleared so the browser can fall back to t
   // Without the cookie, the next request is the demo guest again.
   const me = await expectStatus(await server.request("/me"), 200);
   assert.equal(me.user.id, "user-guest");
+});
+
+Deno.test("a malformed Authorization header is 401 even in demo mode, never the guest", async () => {
+  await using server = await startTestServer();
+  for (const header of ["Basic dXNlcjpwYXNz", "Bearer ", "Bearer", "Token abc"]) {
+    await expectError(
+      await server.request("/me", { headers: { authorization: header } }),
+      401,
+      "unauthorized",
+    );
+  }
+});
+
+Deno.test("GET /me says the same isAdmin at the top and in the user", async () => {
+  await using server = await startTestServer({ ...NORMAL, adminEmails: ["carol@example.com"] });
+  const carol = await server.login("carol@example.com");
+  const me = await expectStatus(await server.request("/me", { token: carol }), 200);
+  assert.equal(me.isAdmin, true);
+  assert.equal(me.user.isAdmin, true);
 });

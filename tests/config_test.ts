@@ -105,7 +105,18 @@ Deno.test("a bad value stops start-up with a message naming the setting and the 
     [
       [],
       { DATABASE_URL: "postgres://u:p@db/liveboard" },
-      /^Invalid DATABASE_URL: PostgreSQL is not supported yet/,
+      /^Invalid DATABASE_URL "postgres:\/\/u:\*\*\*@db\/liveboard": postgres:\/\/ is not supported/,
+    ],
+    [[], { DATABASE_URL: "sqlite://x.db" }, /^Invalid DATABASE_URL .*give a SQLite file path/],
+    [["--transports", ""], {}, /^Invalid TRANSPORTS "": enable at least one/],
+    [[], { TRANSPORTS: ",," }, /^Invalid TRANSPORTS "": enable at least one/],
+    [[], { PBKDF2_ITERATIONS: "1" }, /^Invalid PBKDF2_ITERATIONS "1": must be at least 1000/],
+    [[], { ADMIN_EMAILS: "root" }, /^Invalid ADMIN_EMAILS: "root" is not an email address/],
+    [[], { ALLOWED_ORIGINS: "notaurl" }, /^Invalid ALLOWED_ORIGINS: "notaurl" is not an origin/],
+    [
+      [],
+      { ALLOWED_ORIGINS: "https://a.example.com/path" },
+      /^Invalid ALLOWED_ORIGINS: "https:\/\/a.example.com\/path"/,
     ],
     [["--prot", "3000"], {}, /^Unknown flag "--prot"/],
     [["3000"], {}, /^Unknown flag "3000"/],
@@ -139,4 +150,15 @@ Deno.test("processEnv reads exactly the known variables", () => {
     if (saved === undefined) Deno.env.delete("SSE_RETRY_MS");
     else Deno.env.set("SSE_RETRY_MS", saved);
   }
+});
+
+Deno.test("demo mode keeps its data in its own database file unless one is named", () => {
+  assert.equal(loadConfig([], {}).databaseUrl, "./data/liveboard.db");
+  assert.equal(loadConfig(["--demo"], {}).databaseUrl, "./data/demo.db");
+  assert.equal(loadConfig(["--demo", "--database-url", "x.db"], {}).databaseUrl, "x.db");
+  assert.equal(loadConfig([], { DEMO: "true", DATABASE_URL: "y.db" }).databaseUrl, "y.db");
+  assert.equal(
+    loadConfig(["--allowed-origins", "https://a.example.com"], {}).allowedOrigins[0],
+    "https://a.example.com",
+  );
 });

@@ -8,7 +8,7 @@ Deno.test("GET /healthz answers ok with the cursor and transports, without a ses
   assert.deepEqual(health, { status: "ok", cursor: 0, transports: ["sse", "poll"] });
 });
 
-Deno.test("the placeholder page is served from static/, also for HEAD", async () => {
+Deno.test("the page is served from static/, also for HEAD with the GET length", async () => {
   await using server = await startTestServer();
   const page = await server.request("/");
   assert.equal(page.status, 200);
@@ -22,6 +22,10 @@ Deno.test("the placeholder page is served from static/, also for HEAD", async ()
   const head = await server.request("/", { method: "HEAD" });
   assert.equal(head.status, 200);
   assert.equal(head.body, null);
+  assert.equal(head.headers.get("content-length"), String(new TextEncoder().encode(html).length));
+  const headJson = await server.request("/boards/board-1/tasks", { method: "HEAD" });
+  const getJson = await (await server.request("/boards/board-1/tasks")).arrayBuffer();
+  assert.equal(headJson.headers.get("content-length"), String(getJson.byteLength));
   for (const path of ["/missing.js", "/%2e%2e/deno.json", "/static/../deno.json", "/.env"]) {
     await expectError(await server.request(path), 404, "not_found");
   }

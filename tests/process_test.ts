@@ -185,6 +185,34 @@ Deno.test("main.ts exits 2 with a message naming the setting for a bad value", a
   }
 });
 
+Deno.test("main.ts exits 2 naming PORT when the port is taken, and HOST when it cannot bind", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = String((taken.addr as Deno.NetAddr).port);
+    const dir = await Deno.makeTempDir({ prefix: "liveboard-port-" });
+    try {
+      for (
+        const [args, pattern] of [
+          [["--port", port], /^liveboard: Cannot listen on port \d+: it is already in use.*PORT/],
+          [["--port", "0", "--host", "999.1.1.1"], /^liveboard: Cannot listen on HOST "999.1.1.1"/],
+        ] as [string[], RegExp][]
+      ) {
+        const { code, stderr } = await runToExit(
+          ["run", ...RUN_FLAGS, "main.ts", ...args, "--database-url", `${dir}/x.db`],
+          {},
+        );
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, pattern);
+        assert.doesNotMatch(stderr, /Uncaught/);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } finally {
+    taken.close();
+  }
+});
+
 const denort = Deno.env.get("DENORT_BIN");
 
 async function compileTaskWords(): Promise<string[]> {

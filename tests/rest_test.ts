@@ -769,3 +769,28 @@ Deno.test("malformed requests of every kind get a 4xx JSON error, never a 500", 
     assert.equal(typeof error.message, "string");
   }
 });
+
+Deno.test("text with control characters or lone surrogates is refused, not cut short", async () => {
+  await using server = await startTestServer();
+  const refused: [string, string, unknown][] = [
+    ["POST", "/tasks", { title: "a\u0000b", listId: "list-todo" }],
+    ["POST", "/tasks", { title: "\u0000", listId: "list-todo" }],
+    ["POST", "/tasks", { title: "x\ud800y", listId: "list-todo" }],
+    ["POST", "/tasks", { title: "ok", description: "x\u0000y", listId: "list-todo" }],
+    ["POST", "/boards", { title: "\u0000" }],
+    ["PATCH", "/tasks/task-1", { title: "bell\u0007" }],
+  ];
+  for (const [method, path, json] of refused) {
+    const error = await expectError(
+      await server.request(path, { method, json }),
+      400,
+      "validation_failed",
+    );
+    assert.match(error.error.message, /control characters|well-formed/);
+  }
+  const multiLine = await server.request("/tasks", {
+    method: "POST",
+    json: { title: "Fine", description: "line one\nline two\tindented", listId: "list-todo" },
+  });
+  assert.equal((await expectStatus(multiLine, 201)).description, "line one\nline two\tindented");
+});

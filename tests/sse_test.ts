@@ -252,7 +252,8 @@ Deno.test("an id from the future gets a resync", async () => {
     ]
   ) {
     const stream = await openSse(server, path);
-    await stream.nextData();
+    const connected = await stream.nextData();
+    assert.equal(connected.id, String(cursor), "ids never go above the cursor, nor backwards");
     const resync = await stream.nextData();
     assert.equal(resync.event, "resync");
     assert.deepEqual(resync.json, { type: "resync", cursor });

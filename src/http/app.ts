@@ -35,6 +35,13 @@ export function createApp(services: Services): Hono<AppEnv> {
     const logging = log.enabled("info");
     const started = logging ? performance.now() : 0;
     await next();
+    // Hono answers HEAD with the GET handler's headers and drops the body; say how long that
+    // body is rather than letting the runtime announce 0. (Streams answer HEAD without one.)
+    if (c.req.raw.method === "HEAD" && c.res.body && !c.res.headers.has("content-length")) {
+      const length = (await c.res.arrayBuffer()).byteLength;
+      c.res = new Response(null, c.res);
+      c.res.headers.set("content-length", String(length));
+    }
     for (const [name, value] of SECURITY_HEADER_ENTRIES) c.res.headers.set(name, value);
     if (logging) {
       const ms = (performance.now() - started).toFixed(1);

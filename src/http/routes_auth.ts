@@ -53,7 +53,14 @@ export function authRoutes(services: Services): Hono<AppEnv> {
 
   app.get("/me", requireCaller(services), (c) => {
     const { user, isAdmin } = c.get("caller");
-    return c.json({ user, isAdmin, demo: config.demo });
+    // `user.isAdmin` is the stored flag; what counts is the caller's effective right (which
+    // ADMIN_EMAILS and demo mode also grant), so both say the same.
+    return c.json({
+      user: { ...user, isAdmin },
+      isAdmin,
+      demo: config.demo,
+      transports: config.transports,
+    });
   });
 
   return app;

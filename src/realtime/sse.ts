@@ -139,7 +139,8 @@ class SseConnection implements Connection {
       // event arrived asks for what it missed instead of starting live (which would leave a gap).
       this.#write(
         encodeSse({
-          id: after ?? cursor,
+          // A cursor from the future resyncs to `cursor`: never announce an id above it.
+          id: after !== null && after <= cursor ? after : cursor,
           data: JSON.stringify({
             type: "connected",
             connectionId: this.id,

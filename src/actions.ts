@@ -4,7 +4,7 @@
  * here; a non-member gets the same 404 as for a board that does not exist, so learns nothing.
  * Events reach the bus through the store's commit listener, never from here.
  */
-import type { Caller } from "./auth.ts";
+import { type Caller, DEMO_GUEST_ID } from "./auth.ts";
 import { AppError, forbidden, notFound } from "./errors.ts";
 import {
   addMemberSchema,
@@ -81,17 +81,19 @@ export class Actions {
     // Members may remove themselves (leave); only the owner removes others.
     if (userId === caller.user.id) await this.requireMember(caller, boardId);
     else await this.#requireOwner(caller, boardId);
+    if (userId === DEMO_GUEST_ID) {
+      // Every anonymous visitor is this one user: removing it would lock them all out.
+      throw forbidden("The demo guest is shared by every visitor and cannot be removed");
+    }
     return (await this.store.removeMember(caller.user.id, boardId, userId)).value;
   }
 
   // ---- lists ------------------------------------------------------------------------------
 
   async #listOfMember(caller: Caller, listId: string) {
-    const list = await this.store.getList(listId);
-    if (!list || !await this.store.memberRole(list.boardId, caller.user.id)) {
-      throw notFound("List", listId);
-    }
-    return list;
+    const found = await this.store.listForMember(listId, caller.user.id);
+    if (!found) throw notFound("List", listId);
+    return found.list;
   }
 
   async createList(caller: Caller, boardId: string, input: unknown) {
@@ -114,11 +116,9 @@ export class Actions {
   // ---- tasks ------------------------------------------------------------------------------
 
   async #taskOfMember(caller: Caller, taskId: string) {
-    const task = await this.store.getTask(taskId);
-    if (!task || !await this.store.memberRole(task.boardId, caller.user.id)) {
-      throw notFound("Task", taskId);
-    }
-    return task;
+    const found = await this.store.taskForMember(taskId, caller.user.id);
+    if (!found) throw notFound("Task", taskId);
+    return found.task;
   }
 
   async listTasks(caller: Caller, boardId: string) {

@@ -148,3 +148,19 @@ Deno.test("a member who is removed loses every door to the board at once", async
   );
   await assertHidden(server, bob);
 });
+
+Deno.test("the shared demo guest cannot leave or be removed, so no visitor locks out the others", async () => {
+  await using server = await startTestServer();
+  await expectError(
+    await server.request("/boards/board-1/members/user-guest", { method: "DELETE" }),
+    403,
+    "forbidden",
+  );
+  const alice = await server.login("alice@example.com");
+  await expectError(
+    await server.request("/boards/board-1/members/user-guest", { method: "DELETE", token: alice }),
+    403,
+    "forbidden",
+  );
+  assert.equal((await server.request("/boards/board-1/tasks").then((r) => r.json())).length, 4);
+});

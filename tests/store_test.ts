@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { seedDemoData } from "../src/store/seed.ts";
+import type { BoardEvent } from "../src/store/store.ts";
 import { SqliteStore } from "../src/store/store_sqlite.ts";
 import {
   expectError,
@@ -156,4 +157,111 @@ Deno.test("seeding again after users changed the demo data brings nothing back",
     "SELECT position FROM tasks WHERE list_id = 'list-todo' ORDER BY position",
   ).map((row) => row.position);
   assert.deepEqual(positions, positions.map((_, i) => i), "positions stay dense");
+});
+
+/**
+ * A seeded store of its own in a temporary directory, whose commit listener records each event
+ * together with what a second connection (which sees committed data only) finds in the log.
+ */
+async function withRecordingStore(
+  fn: (store: SqliteStore, published: { event: BoardEvent; committed: boolean }[]) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-group-" });
+  const path = `${dir}/store.db`;
+  const store = new SqliteStore(path);
+  const reader = new DatabaseSync(path, { readOnly: true });
+  try {
+    await seedDemoData(store, 1000);
+    const published: { event: BoardEvent; committed: boolean }[] = [];
+    const inLog = reader.prepare("SELECT 1 FROM events WHERE seq = ?");
+    store.onCommit((event) =>
+      published.push({ event, committed: inLog.get(event.id) !== undefined })
+    );
+    await fn(store, published);
+  } finally {
+    reader.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Each list's task positions, in order. */
+async function positionsOf(store: SqliteStore, listIds: string[]): Promise<number[][]> {
+  const { tasks } = (await store.snapshot("board-1"))!;
+  return listIds.map((listId) => tasks.filter((t) => t.listId === listId).map((t) => t.position));
+}
+
+Deno.test("a failing mutation in a group commit rejects alone; the others commit and publish in order", async () => {
+  await withRecordingStore(async (store, published) => {
+    // Started together, these share one transaction; the middle one fails inside it.
+    const results = await Promise.allSettled([
+      store.createTask("user-1", { listId: "list-todo", title: "First" }),
+      store.updateTask("user-1", "task-1", { title: "Lost", version: 99 }),
+      store.createTask("user-1", { listId: "list-nowhere", title: "Nowhere" }),
+      store.moveTask("user-1", "task-2", { listId: "list-done", position: 0 }),
+    ]);
+    const [first, conflict, missing, moved] = results;
+    assert.equal(first.status, "fulfilled");
+    assert.equal(moved.status, "fulfilled");
+    assert.equal(conflict.status, "rejected");
+    assert.equal(conflict.reason.code, "version_conflict");
+    assert.match(conflict.reason.message, /version 1, not 99/);
+    assert.equal(missing.status, "rejected");
+    assert.equal(missing.reason.code, "not_found");
+    assert.match(missing.reason.message, /list-nowhere/);
+
+    const events = [first.value.event, moved.value.event];
+    assert.deepEqual(published.map((p) => p.event), events, "one event per success, in order");
+    assert.equal(events[1].id, events[0].id + 1, "failures consume no seq");
+    assert.equal(await store.cursor(), events[1].id);
+    assert.equal((await store.getTask("task-1"))!.version, 1, "the failed update left no trace");
+    assert.equal((await store.getTask(first.value.value.id))!.title, "First");
+    assert.equal((await store.getTask("task-2"))!.listId, "list-done");
+  });
+});
+
+Deno.test("group-committed events are published only after COMMIT, each exactly once", async () => {
+  await withRecordingStore(async (store, published) => {
+    const mutations = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) => store.createTask("user-1", { listId: "list-todo", title: `Batch ${i}` }),
+      ),
+    );
+    assert.deepEqual(published.map((p) => p.event.id), mutations.map((m) => m.event.id));
+    assert.ok(
+      published.every((p) => p.committed),
+      "a second connection sees every event's row when it is published",
+    );
+  });
+});
+
+Deno.test("concurrent creates and moves committed in one batch keep positions dense", async () => {
+  await withRecordingStore(async (store, published) => {
+    const lists = ["list-todo", "list-in-progress", "list-done"];
+    const created = await Promise.all(
+      Array.from(
+        { length: 12 },
+        (_, i) =>
+          store.createTask("user-1", { listId: lists[i % 3], title: `T${i}`, position: i % 4 }),
+      ),
+    );
+    const ids = ["task-1", "task-2", "task-3", "task-4", ...created.map((m) => m.value.id)];
+    const mixed = await Promise.all([
+      ...ids.map((id, i) =>
+        store.moveTask("user-1", id, { listId: lists[(i * 7) % 3], position: (i * 5) % 6 })
+      ),
+      ...lists.map((listId, i) =>
+        store.createTask("user-1", { listId, title: `Late ${i}`, position: 1 })
+      ),
+    ]);
+    for (const [i, positions] of (await positionsOf(store, lists)).entries()) {
+      assert.deepEqual(positions, positions.map((_, n) => n), `${lists[i]} stays dense`);
+    }
+    assert.deepEqual(
+      published.map((p) => p.event.id),
+      [...created, ...mixed].map((m) => m.event.id).sort((a, b) => a - b),
+      "published in seq order, once each",
+    );
+  });
 });

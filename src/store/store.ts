@@ -1,8 +1,10 @@
 /**
  * The store contract: every read and every mutation of boards, lists, tasks, members, accounts
- * and the durable event log. Each mutation runs in one transaction together with exactly one
- * event row and returns both; the event goes to the `onCommit` listener (the bus) right after
- * the commit, in seq order. Methods return Promises so a PostgreSQL store can implement the same contract.
+ * and the durable event log. Each mutation commits atomically together with exactly one event
+ * row and returns both (several mutations may share one transaction as long as each succeeds or
+ * fails alone); the event goes to the `onCommit` listener (the bus) right after the commit, in
+ * seq order, before the mutation's promise resolves. Methods return Promises so a PostgreSQL
+ * store can implement the same contract.
  */
 
 export type Role = "owner" | "member";
@@ -147,6 +149,8 @@ export interface Store {
 
   // Lists.
   getList(listId: string): Promise<List | null>;
+  /** The list with the user's role on its board, in one read; null when either is missing. */
+  listForMember(listId: string, userId: string): Promise<{ list: List; role: Role } | null>;
   createList(
     actorId: string,
     boardId: string,
@@ -158,6 +162,8 @@ export interface Store {
 
   // Tasks.
   getTask(taskId: string): Promise<Task | null>;
+  /** The task with the user's role on its board, in one read; null when either is missing. */
+  taskForMember(taskId: string, userId: string): Promise<{ task: Task; role: Role } | null>;
   tasksForBoard(boardId: string): Promise<Task[]>;
   /** Tasks of the board whose updatedAt is strictly after `since`. */
   tasksUpdatedSince(boardId: string, since: Date): Promise<Task[]>;

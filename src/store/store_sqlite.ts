@@ -1,9 +1,10 @@
 /**
  * The SQLite store (`node:sqlite`, WAL, foreign keys, STRICT tables, prepared statements).
- * Every mutation and its event row commit in one `BEGIN IMMEDIATE` transaction; positions of
- * tasks in a list and of lists in a board stay dense (0..n-1) because each move shifts its
- * neighbours inside that same transaction. SQLite is synchronous and single-writer, so the
- * commit order is the seq order and the caller publishes events in that order.
+ * Every mutation and its event row commit together; mutations arriving close together share one
+ * transaction, each in its own savepoint (group commit, see `#flush`). Positions of tasks in a
+ * list and of lists in a board stay dense (0..n-1) because each move shifts its neighbours inside
+ * that same transaction. SQLite is synchronous and single-writer, so the commit order is the seq
+ * order and events are published in that order.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { ulid } from "ulid";
@@ -105,12 +106,24 @@ const toEvent = (r: Row): BoardEvent => ({
   at: r.created_at as string,
 });
 
+/** A queued mutation: `run` does its writes and appends its event, inside the batch's transaction. */
+interface PendingMutation {
+  run: () => Mutation<unknown>;
+  resolve: (mutation: Mutation<unknown>) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many mutations share one transaction (bounds the latency of the last one). */
+const MAX_BATCH = 64;
+
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 
 export class SqliteStore implements Store {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
   #commitListener: (event: BoardEvent) => void = () => {};
+  #pending: PendingMutation[] = [];
+  #flushScheduled = false;
 
   constructor(path: string) {
     if (path !== ":memory:") {
@@ -184,23 +197,77 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs a mutation and its event row in one transaction, then hands the event to the commit
-   * listener synchronously, so listeners see events in exactly the order they committed. `fn`
-   * names the board the event belongs to, so rows it has to read anyway (a task, a list) are
-   * read once, inside the transaction.
+   * Queues a mutation for the next group commit (see `#flush`). `fn` names the board the event
+   * belongs to, so rows it has to read anyway (a task, a list) are read once, inside the
+   * transaction.
    */
   #mutate<T>(
     type: string,
     actorId: string,
     fn: () => { boardId: string; value: T; payload: Record<string, unknown> },
-  ): Mutation<T> {
-    const mutation = this.#transaction(() => {
+  ): Promise<Mutation<T>> {
+    return this.#enqueue(() => {
       const { boardId, value, payload } = fn();
       return { value, event: this.#appendEvent(boardId, type, actorId, payload) };
     });
-    this.#commitListener(mutation.event);
-    return mutation;
   }
+
+  /** Adds a mutation (its writes plus its event row) to the batch and schedules the flush. */
+  #enqueue<T>(run: () => Mutation<T>): Promise<Mutation<T>> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ run, resolve, reject } as PendingMutation);
+      if (this.#pending.length >= MAX_BATCH) this.#flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flush);
+      }
+    });
+  }
+
+  /**
+   * Group commit. BEGIN/COMMIT cost more than a typical mutation (each COMMIT writes the touched
+   * pages to the WAL), so mutations that arrive within one turn of the event loop share one
+   * transaction. Each runs inside its own SAVEPOINT: one that throws rolls back to it and rejects
+   * only its own promise, with its own error; the others still commit. After the COMMIT the commit
+   * listener gets the events in seq order, then the promises settle, so nothing is published or
+   * answered before it is durable and visible to readers. If BEGIN or COMMIT itself fails, the
+   * whole batch rolls back and every promise rejects with that error.
+   */
+  #flush = () => {
+    this.#flushScheduled = false;
+    const batch = this.#pending.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; mutation: Mutation<unknown> } | { ok: false; error: unknown })[] =
+      [];
+    try {
+      this.#run("BEGIN IMMEDIATE");
+      for (const { run } of batch) {
+        this.#run("SAVEPOINT mutation"); // Prepared once: exec() would parse it each time.
+        try {
+          outcomes.push({ ok: true, mutation: run() });
+        } catch (error) {
+          this.#run("ROLLBACK TO mutation");
+          outcomes.push({ ok: false, error });
+        }
+        this.#run("RELEASE mutation");
+      }
+      this.#run("COMMIT");
+    } catch (error) {
+      if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i];
+      if (!outcome.ok) return reject(outcome.error);
+      try {
+        this.#commitListener(outcome.mutation.event);
+        resolve(outcome.mutation);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  };
 
   // ---- accounts -------------------------------------------------------------------------
 
@@ -303,69 +370,61 @@ export class SqliteStore implements Store {
   }
 
   createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>> {
-    return Promise.resolve().then(() => {
-      const boardId = newId("board");
-      const mutation = this.#transaction(() => {
-        const at = now();
+    const boardId = newId("board");
+    return this.#enqueue(() => {
+      const at = now();
+      this.#run(
+        "INSERT INTO boards (id, title, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        boardId,
+        title,
+        actorId,
+        at,
+        at,
+      );
+      this.#run(
+        "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'owner', ?)",
+        boardId,
+        actorId,
+        at,
+      );
+      ["To do", "In progress", "Done"].forEach((listTitle, position) => {
         this.#run(
-          "INSERT INTO boards (id, title, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+          "INSERT INTO lists (id, board_id, title, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+          newId("list"),
           boardId,
-          title,
-          actorId,
+          listTitle,
+          position,
           at,
           at,
         );
-        this.#run(
-          "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'owner', ?)",
-          boardId,
-          actorId,
-          at,
-        );
-        ["To do", "In progress", "Done"].forEach((listTitle, position) => {
-          this.#run(
-            "INSERT INTO lists (id, board_id, title, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            newId("list"),
-            boardId,
-            listTitle,
-            position,
-            at,
-            at,
-          );
-        });
-        const event = this.#appendEvent(boardId, "board_created", actorId, {
-          board: toBoard(this.#get("SELECT * FROM boards WHERE id = ?", boardId)!),
-        });
-        return { value: this.#snapshot(boardId)!, event };
       });
-      this.#commitListener(mutation.event);
-      return mutation;
+      const event = this.#appendEvent(boardId, "board_created", actorId, {
+        board: toBoard(this.#get("SELECT * FROM boards WHERE id = ?", boardId)!),
+      });
+      return { value: this.#snapshot(boardId)!, event };
     });
   }
 
   renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("board_updated", actorId, () => {
-        const changed = this.#run(
-          "UPDATE boards SET title = ?, updated_at = ? WHERE id = ?",
-          title,
-          now(),
-          boardId,
-        );
-        if (changed.changes === 0) throw notFound("Board", boardId);
-        const board = toBoard(this.#get("SELECT * FROM boards WHERE id = ?", boardId)!);
-        return { boardId, value: board, payload: { board } };
-      })
-    );
+    return this.#mutate("board_updated", actorId, () => {
+      const changed = this.#run(
+        "UPDATE boards SET title = ?, updated_at = ? WHERE id = ?",
+        title,
+        now(),
+        boardId,
+      );
+      if (changed.changes === 0) throw notFound("Board", boardId);
+      const board = toBoard(this.#get("SELECT * FROM boards WHERE id = ?", boardId)!);
+      return { boardId, value: board, payload: { board } };
+    });
   }
 
   deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("board_deleted", actorId, () => {
-        const changed = this.#run("DELETE FROM boards WHERE id = ?", boardId);
-        if (changed.changes === 0) throw notFound("Board", boardId);
-        return { boardId, value: { boardId }, payload: {} };
-      })
-    );
+    return this.#mutate("board_deleted", actorId, () => {
+      const changed = this.#run("DELETE FROM boards WHERE id = ?", boardId);
+      if (changed.changes === 0) throw notFound("Board", boardId);
+      return { boardId, value: { boardId }, payload: {} };
+    });
   }
 
   #members(boardId: string): Member[] {
@@ -393,39 +452,35 @@ export class SqliteStore implements Store {
   }
 
   addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("member_added", actorId, () => {
-        if (this.#member(boardId, userId)) {
-          throw conflict("already_member", `User "${userId}" is already a member of this board`);
-        }
-        this.#run(
-          "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'member', ?)",
-          boardId,
-          userId,
-          now(),
-        );
-        const member = this.#member(boardId, userId)!;
-        return { boardId, value: member, payload: { member } };
-      })
-    );
+    return this.#mutate("member_added", actorId, () => {
+      if (this.#member(boardId, userId)) {
+        throw conflict("already_member", `User "${userId}" is already a member of this board`);
+      }
+      this.#run(
+        "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'member', ?)",
+        boardId,
+        userId,
+        now(),
+      );
+      const member = this.#member(boardId, userId)!;
+      return { boardId, value: member, payload: { member } };
+    });
   }
 
   removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("member_removed", actorId, () => {
-        const member = this.#member(boardId, userId);
-        if (!member) throw notFound("Member", userId);
-        if (member.role === "owner") {
-          throw badRequest("owner_cannot_leave", "The board's owner cannot be removed");
-        }
-        this.#run(
-          "DELETE FROM board_members WHERE board_id = ? AND user_id = ?",
-          boardId,
-          userId,
-        );
-        return { boardId, value: member, payload: { member } };
-      })
-    );
+    return this.#mutate("member_removed", actorId, () => {
+      const member = this.#member(boardId, userId);
+      if (!member) throw notFound("Member", userId);
+      if (member.role === "owner") {
+        throw badRequest("owner_cannot_leave", "The board's owner cannot be removed");
+      }
+      this.#run(
+        "DELETE FROM board_members WHERE board_id = ? AND user_id = ?",
+        boardId,
+        userId,
+      );
+      return { boardId, value: member, payload: { member } };
+    });
   }
 
   // ---- lists ------------------------------------------------------------------------------
@@ -437,6 +492,17 @@ export class SqliteStore implements Store {
 
   getList(listId: string) {
     return Promise.resolve(this.#list(listId));
+  }
+
+  listForMember(listId: string, userId: string) {
+    const row = this.#get(
+      `SELECT lists.*, board_members.role AS member_role FROM lists
+       JOIN board_members ON board_members.board_id = lists.board_id AND board_members.user_id = ?
+       WHERE lists.id = ?`,
+      userId,
+      listId,
+    );
+    return Promise.resolve(row ? { list: toList(row), role: row.member_role as Role } : null);
   }
 
   /**
@@ -457,80 +523,74 @@ export class SqliteStore implements Store {
     title: string,
     position?: number,
   ): Promise<Mutation<List>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("list_created", actorId, () => {
-        if (!this.#get("SELECT 1 FROM boards WHERE id = ?", boardId)) {
-          throw notFound("Board", boardId);
-        }
-        const count = this.#count("lists", "board_id", boardId);
-        const at = clamp(position ?? count, 0, count);
-        if (at < count) {
-          this.#run(
-            "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",
-            boardId,
-            at,
-          );
-        }
-        const stamp = now();
-        const list = toList(
-          this.#get(
-            `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-            newId("list"),
-            boardId,
-            title,
-            at,
-            stamp,
-            stamp,
-          )!,
+    return this.#mutate("list_created", actorId, () => {
+      if (!this.#get("SELECT 1 FROM boards WHERE id = ?", boardId)) {
+        throw notFound("Board", boardId);
+      }
+      const count = this.#count("lists", "board_id", boardId);
+      const at = clamp(position ?? count, 0, count);
+      if (at < count) {
+        this.#run(
+          "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",
+          boardId,
+          at,
         );
-        return { boardId, value: list, payload: { list } };
-      })
-    );
+      }
+      const stamp = now();
+      const list = toList(
+        this.#get(
+          `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          newId("list"),
+          boardId,
+          title,
+          at,
+          stamp,
+          stamp,
+        )!,
+      );
+      return { boardId, value: list, payload: { list } };
+    });
   }
 
   updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
-    return Promise.resolve().then(() => {
-      const moving = changes.position !== undefined;
-      return this.#mutate(moving ? "list_moved" : "list_updated", actorId, () => {
-        const current = this.#list(listId);
-        if (!current) throw notFound("List", listId);
-        if (changes.position !== undefined) {
-          const count = this.#count("lists", "board_id", current.boardId);
-          const to = clamp(changes.position, 0, count - 1);
-          this.#shiftWithin("lists", "board_id", current.boardId, current.position, to);
-          this.#run("UPDATE lists SET position = ? WHERE id = ?", to, listId);
-        }
-        this.#run(
-          "UPDATE lists SET title = coalesce(?, title), updated_at = ? WHERE id = ?",
-          changes.title ?? null,
-          now(),
-          listId,
-        );
-        const list = this.#list(listId)!;
-        return {
-          boardId: current.boardId,
-          value: list,
-          payload: moving ? { list, fromPosition: current.position } : { list },
-        };
-      });
+    const moving = changes.position !== undefined;
+    return this.#mutate(moving ? "list_moved" : "list_updated", actorId, () => {
+      const current = this.#list(listId);
+      if (!current) throw notFound("List", listId);
+      if (changes.position !== undefined) {
+        const count = this.#count("lists", "board_id", current.boardId);
+        const to = clamp(changes.position, 0, count - 1);
+        this.#shiftWithin("lists", "board_id", current.boardId, current.position, to);
+        this.#run("UPDATE lists SET position = ? WHERE id = ?", to, listId);
+      }
+      this.#run(
+        "UPDATE lists SET title = coalesce(?, title), updated_at = ? WHERE id = ?",
+        changes.title ?? null,
+        now(),
+        listId,
+      );
+      const list = this.#list(listId)!;
+      return {
+        boardId: current.boardId,
+        value: list,
+        payload: moving ? { list, fromPosition: current.position } : { list },
+      };
     });
   }
 
   deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("list_deleted", actorId, () => {
-        const list = this.#list(listId);
-        if (!list) throw notFound("List", listId);
-        this.#run("DELETE FROM lists WHERE id = ?", listId);
-        this.#run(
-          "UPDATE lists SET position = position - 1 WHERE board_id = ? AND position > ?",
-          list.boardId,
-          list.position,
-        );
-        return { boardId: list.boardId, value: list, payload: { listId, list } };
-      })
-    );
+    return this.#mutate("list_deleted", actorId, () => {
+      const list = this.#list(listId);
+      if (!list) throw notFound("List", listId);
+      this.#run("DELETE FROM lists WHERE id = ?", listId);
+      this.#run(
+        "UPDATE lists SET position = position - 1 WHERE board_id = ? AND position > ?",
+        list.boardId,
+        list.position,
+      );
+      return { boardId: list.boardId, value: list, payload: { listId, list } };
+    });
   }
 
   /** Moves the row at `from` to `to` among its siblings by shifting the ones in between. */
@@ -577,6 +637,17 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.#task(taskId));
   }
 
+  taskForMember(taskId: string, userId: string) {
+    const row = this.#get(
+      `SELECT tasks.*, board_members.role AS member_role FROM tasks
+       JOIN board_members ON board_members.board_id = tasks.board_id AND board_members.user_id = ?
+       WHERE tasks.id = ?`,
+      userId,
+      taskId,
+    );
+    return Promise.resolve(row ? { task: toTask(row), role: row.member_role as Role } : null);
+  }
+
   tasksForBoard(boardId: string) {
     return Promise.resolve(this.#tasksForBoard(boardId));
   }
@@ -612,40 +683,38 @@ export class SqliteStore implements Store {
   }
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("task_created", actorId, () => {
-        const list = this.#list(input.listId);
-        if (!list) throw notFound("List", input.listId);
-        this.#checkAssignee(list.boardId, input.assigneeId);
-        const count = this.#count("tasks", "list_id", list.id);
-        const at = clamp(input.position ?? count, 0, count);
-        if (at < count) {
-          this.#run(
-            "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
-            list.id,
-            at,
-          );
-        }
-        const stamp = now();
-        const row = this.#get(
-          `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, position,
-             version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
-           RETURNING *`,
-          newId("task"),
-          list.boardId,
+    return this.#mutate("task_created", actorId, () => {
+      const list = this.#list(input.listId);
+      if (!list) throw notFound("List", input.listId);
+      this.#checkAssignee(list.boardId, input.assigneeId);
+      const count = this.#count("tasks", "list_id", list.id);
+      const at = clamp(input.position ?? count, 0, count);
+      if (at < count) {
+        this.#run(
+          "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
           list.id,
-          input.title,
-          input.description ?? "",
-          input.assigneeId ?? null,
           at,
-          actorId,
-          stamp,
-          stamp,
-        )!;
-        const task = toTask(row);
-        return { boardId: list.boardId, value: task, payload: { task } };
-      })
-    );
+        );
+      }
+      const stamp = now();
+      const row = this.#get(
+        `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, position,
+           version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+         RETURNING *`,
+        newId("task"),
+        list.boardId,
+        list.id,
+        input.title,
+        input.description ?? "",
+        input.assigneeId ?? null,
+        at,
+        actorId,
+        stamp,
+        stamp,
+      )!;
+      const task = toTask(row);
+      return { boardId: list.boardId, value: task, payload: { task } };
+    });
   }
 
   #loadTask(taskId: string): Task {
@@ -655,69 +724,65 @@ export class SqliteStore implements Store {
   }
 
   updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("task_updated", actorId, () => {
-        const current = this.#loadTask(taskId);
-        this.#checkVersion(current, changes.version);
-        this.#checkAssignee(current.boardId, changes.assigneeId);
-        const task = toTask(
-          this.#get(
-            `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
-               updated_at = ? WHERE id = ? RETURNING *`,
-            changes.title ?? current.title,
-            changes.description ?? current.description,
-            changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
-            now(),
-            taskId,
-          )!,
-        );
-        return { boardId: current.boardId, value: task, payload: { task } };
-      })
-    );
+    return this.#mutate("task_updated", actorId, () => {
+      const current = this.#loadTask(taskId);
+      this.#checkVersion(current, changes.version);
+      this.#checkAssignee(current.boardId, changes.assigneeId);
+      const task = toTask(
+        this.#get(
+          `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
+             updated_at = ? WHERE id = ? RETURNING *`,
+          changes.title ?? current.title,
+          changes.description ?? current.description,
+          changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
+          now(),
+          taskId,
+        )!,
+      );
+      return { boardId: current.boardId, value: task, payload: { task } };
+    });
   }
 
   moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("task_moved", actorId, () => {
-        const current = this.#loadTask(taskId);
-        this.#checkVersion(current, move.version);
-        const target = this.#list(move.listId);
-        if (!target || target.boardId !== current.boardId) {
-          throw badRequest(
-            "invalid_list",
-            `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
-          );
-        }
-        let task: Task;
-        if (target.id === current.listId) {
-          const count = this.#count("tasks", "list_id", target.id);
-          const to = clamp(move.position, 0, count - 1);
-          this.#shiftWithin("tasks", "list_id", target.id, current.position, to);
-          task = this.#setTaskPlace(taskId, target.id, to);
-        } else {
+    return this.#mutate("task_moved", actorId, () => {
+      const current = this.#loadTask(taskId);
+      this.#checkVersion(current, move.version);
+      const target = this.#list(move.listId);
+      if (!target || target.boardId !== current.boardId) {
+        throw badRequest(
+          "invalid_list",
+          `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
+        );
+      }
+      let task: Task;
+      if (target.id === current.listId) {
+        const count = this.#count("tasks", "list_id", target.id);
+        const to = clamp(move.position, 0, count - 1);
+        this.#shiftWithin("tasks", "list_id", target.id, current.position, to);
+        task = this.#setTaskPlace(taskId, target.id, to);
+      } else {
+        this.#run(
+          "UPDATE tasks SET position = position - 1 WHERE list_id = ? AND position > ?",
+          current.listId,
+          current.position,
+        );
+        const count = this.#count("tasks", "list_id", target.id);
+        const to = clamp(move.position, 0, count);
+        if (to < count) {
           this.#run(
-            "UPDATE tasks SET position = position - 1 WHERE list_id = ? AND position > ?",
-            current.listId,
-            current.position,
+            "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
+            target.id,
+            to,
           );
-          const count = this.#count("tasks", "list_id", target.id);
-          const to = clamp(move.position, 0, count);
-          if (to < count) {
-            this.#run(
-              "UPDATE tasks SET position = position + 1 WHERE list_id = ? AND position >= ?",
-              target.id,
-              to,
-            );
-          }
-          task = this.#setTaskPlace(taskId, target.id, to);
         }
-        return {
-          boardId: current.boardId,
-          value: task,
-          payload: { task, fromListId: current.listId, fromPosition: current.position },
-        };
-      })
-    );
+        task = this.#setTaskPlace(taskId, target.id, to);
+      }
+      return {
+        boardId: current.boardId,
+        value: task,
+        payload: { task, fromListId: current.listId, fromPosition: current.position },
+      };
+    });
   }
 
   #setTaskPlace(taskId: string, listId: string, position: number): Task {
@@ -734,18 +799,16 @@ export class SqliteStore implements Store {
   }
 
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return Promise.resolve().then(() =>
-      this.#mutate("task_deleted", actorId, () => {
-        const task = this.#loadTask(taskId);
-        this.#run("DELETE FROM tasks WHERE id = ?", taskId);
-        this.#run(
-          "UPDATE tasks SET position = position - 1 WHERE list_id = ? AND position > ?",
-          task.listId,
-          task.position,
-        );
-        return { boardId: task.boardId, value: task, payload: { taskId, listId: task.listId } };
-      })
-    );
+    return this.#mutate("task_deleted", actorId, () => {
+      const task = this.#loadTask(taskId);
+      this.#run("DELETE FROM tasks WHERE id = ?", taskId);
+      this.#run(
+        "UPDATE tasks SET position = position - 1 WHERE list_id = ? AND position > ?",
+        task.listId,
+        task.position,
+      );
+      return { boardId: task.boardId, value: task, payload: { taskId, listId: task.listId } };
+    });
   }
 
   // ---- event log -------------------------------------------------------------------------
@@ -820,6 +883,7 @@ export class SqliteStore implements Store {
   }
 
   close() {
+    this.#flush(); // Mutations already accepted commit (and publish) before the database closes.
     if (this.#db.isOpen) this.#db.close();
     return Promise.resolve();
   }

@@ -1,0 +1,85 @@
+/**
+ * The durable event log in SQLite: appending a mutation's event row, the cursor (the highest seq
+ * ever assigned), reading a page of events after a cursor, and pruning by age and count while
+ * remembering how far the log was pruned (so a client resuming from before that knows it
+ * missed events).
+ */
+import type { SqliteDatabase } from "./sqlite_db.ts";
+import { now, toEvent } from "./sqlite_rows.ts";
+import type { BoardEvent, RetentionPolicy } from "./store.ts";
+
+/** Appends one event row and returns the event with its seq; call inside the mutation's transaction. */
+export function appendEvent(
+  db: SqliteDatabase,
+  boardId: string,
+  type: string,
+  actorId: string | null,
+  payload: Record<string, unknown>,
+): BoardEvent {
+  const at = now();
+  const result = db.run(
+    "INSERT INTO events (board_id, type, payload, actor_id, created_at) VALUES (?, ?, ?, ?, ?)",
+    boardId,
+    type,
+    JSON.stringify(payload),
+    actorId,
+    at,
+  );
+  return { type, id: Number(result.lastInsertRowid), boardId, ...payload, actorId, at };
+}
+
+/**
+ * The highest seq ever assigned (0 for a new log). Read from `sqlite_sequence`, so it does not
+ * go back when the newest events are pruned.
+ */
+export function currentSeq(db: SqliteDatabase): number {
+  const row = db.get("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+  return row ? Number(row.seq) : 0;
+}
+
+/** Up to `limit` events of the given boards with seq > `after`, in seq order. */
+export function eventsAfter(
+  db: SqliteDatabase,
+  boardIds: string[],
+  after: number,
+  limit: number,
+): BoardEvent[] {
+  if (boardIds.length === 0) return [];
+  const marks = boardIds.map(() => "?").join(", ");
+  const rows = db.all(
+    `SELECT * FROM events WHERE board_id IN (${marks}) AND seq > ? ORDER BY seq LIMIT ?`,
+    ...boardIds,
+    after,
+    limit,
+  );
+  return rows.map(toEvent);
+}
+
+/** The highest seq pruned so far (0 if never pruned). */
+export function prunedThrough(db: SqliteDatabase): number {
+  const row = db.get("SELECT value FROM meta WHERE key = 'pruned_through'");
+  return row ? Number(row.value) : 0;
+}
+
+/**
+ * Deletes the events past the policy's age or beyond its newest `maxCount`, in one transaction,
+ * and records the new pruned-through seq; returns how many rows went.
+ */
+export function pruneEvents(db: SqliteDatabase, policy: RetentionPolicy): number {
+  return db.transaction(() => {
+    const cutoff = new Date(Date.now() - policy.maxAgeMs).toISOString();
+    const byCount = currentSeq(db) - policy.maxCount;
+    const byAge = db.get(
+      "SELECT coalesce(max(seq), 0) AS seq FROM events WHERE created_at < ?",
+      cutoff,
+    )!.seq as number;
+    const through = Math.max(byCount, byAge, 0);
+    if (through <= prunedThrough(db)) return 0;
+    const deleted = db.run("DELETE FROM events WHERE seq <= ?", through);
+    db.run(
+      "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      String(through),
+    );
+    return Number(deleted.changes);
+  });
+}

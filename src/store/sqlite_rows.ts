@@ -1,0 +1,92 @@
+/**
+ * What goes into and comes out of SQLite rows: mappers from snake_case rows to the store's
+ * objects, and the values written into new rows (ids, timestamps).
+ */
+import { ulid } from "ulid";
+import type { Row } from "./sqlite_db.ts";
+import type { Board, BoardEvent, List, Member, Role, Task, User } from "./store.ts";
+
+/** The current time as stored: fixed-width ISO-8601 UTC with milliseconds. */
+export const now = (): string => new Date().toISOString();
+
+/**
+ * Random fractions for `ulid`, drawn from a pool refilled 4 KiB at a time: by default ulid makes
+ * one `crypto.getRandomValues` call per character (about 5 µs an id, on every insert). A byte / 256
+ * is as uniform over ulid's 32 symbols as its own generator.
+ */
+const randomPool = new Uint8Array(4096);
+let randomNext = randomPool.length;
+function random(): number {
+  if (randomNext === randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomNext = 0;
+  }
+  return randomPool[randomNext++] / 256;
+}
+
+/** A new sortable id such as `task-01j…` (a lower-case ulid after the prefix). */
+export const newId = (prefix: string): string =>
+  `${prefix}-${ulid(undefined, random).toLowerCase()}`;
+
+/** A `users` row as a User (the password hash stays behind). */
+export const toUser = (r: Row): User => ({
+  id: r.id as string,
+  email: r.email as string,
+  name: r.name as string,
+  isAdmin: r.is_admin === 1,
+  createdAt: r.created_at as string,
+});
+
+/** A `boards` row as a Board. */
+export const toBoard = (r: Row): Board => ({
+  id: r.id as string,
+  title: r.title as string,
+  ownerId: r.owner_id as string,
+  createdAt: r.created_at as string,
+  updatedAt: r.updated_at as string,
+});
+
+/** A `lists` row as a List. */
+export const toList = (r: Row): List => ({
+  id: r.id as string,
+  boardId: r.board_id as string,
+  title: r.title as string,
+  position: r.position as number,
+  createdAt: r.created_at as string,
+  updatedAt: r.updated_at as string,
+});
+
+/** A `tasks` row as a Task. */
+export const toTask = (r: Row): Task => ({
+  id: r.id as string,
+  boardId: r.board_id as string,
+  listId: r.list_id as string,
+  title: r.title as string,
+  description: r.description as string,
+  assigneeId: (r.assignee_id as string | null) ?? null,
+  position: r.position as number,
+  version: r.version as number,
+  createdBy: (r.created_by as string | null) ?? null,
+  createdAt: r.created_at as string,
+  updatedAt: r.updated_at as string,
+});
+
+/** A `board_members` row joined with its user's name and email, as a Member. */
+export const toMember = (r: Row): Member => ({
+  boardId: r.board_id as string,
+  userId: r.user_id as string,
+  name: r.name as string,
+  email: r.email as string,
+  role: r.role as Role,
+  addedAt: r.added_at as string,
+});
+
+/** An `events` row as a BoardEvent: its JSON payload spread between the common fields. */
+export const toEvent = (r: Row): BoardEvent => ({
+  type: r.type as string,
+  id: r.seq as number,
+  boardId: r.board_id as string,
+  ...JSON.parse(r.payload as string),
+  actorId: (r.actor_id as string | null) ?? null,
+  at: r.created_at as string,
+});

@@ -5,78 +5,33 @@
  * (refusals and unreachable servers answer at once).
  */
 import { tuning } from "../tuning.js";
-import { endFromResponse } from "./transport.js";
+import { BaseTransport } from "./transport.js";
 
 const STANDING_MS = 1000;
 
-/** @typedef {import("./transport.js").Transport} Transport */
-
-/** @implements {Transport} */
-export class LongPollTransport {
+export class LongPollTransport extends BaseTransport {
+  /** @override */
   name = "longpoll";
 
-  /**
-   * @param {string} boardId
-   * @param {import("./transport.js").TransportHandlers} on
-   * @param {() => number} cursor
-   */
-  constructor(boardId, on, cursor) {
-    this.boardId = boardId;
-    this.on = on;
-    this.cursor = cursor;
-    /** @type {AbortController | null} */
-    this.request = null;
-    this.stopped = false;
-    this.established = false;
-  }
-
-  start() {
-    this.#run().catch((error) => this.#end({ kind: "retry", message: String(error) }));
-  }
-
-  stop() {
-    this.stopped = true;
-    this.request?.abort();
-  }
-
-  send() {
-    return false;
-  }
-
-  /** @param {{kind: import("./transport.js").EndKind, message?: string}} end */
-  #end(end) {
-    if (this.stopped) return;
-    this.stop();
-    this.on.end({ ...end, established: this.established });
-  }
-
-  #live() {
-    if (this.established || this.stopped) return;
-    this.established = true;
-    this.on.open();
-  }
-
-  async #run() {
+  /** @override */
+  async run() {
     while (!this.stopped) {
-      const request = this.request = new AbortController();
-      const standing = setTimeout(() => this.#live(), STANDING_MS);
-      const giveUp = setTimeout(() => request.abort(), tuning.longPollSlackMs);
-      /** @type {Response} */
+      const giveUp = new AbortController();
+      const standing = setTimeout(() => this.live(), STANDING_MS);
+      const giveUpTimer = setTimeout(() => giveUp.abort(), tuning.longPollSlackMs);
+      /** @type {Response | null} */
       let response;
       try {
-        const url = `/boards/${encodeURIComponent(this.boardId)}/poll?cursor=${this.cursor()}`;
-        response = await fetch(url, { signal: request.signal, cache: "no-store" });
-      } catch (error) {
-        return this.#end({ kind: "retry", message: String(error) });
+        response = await this.request(`poll?cursor=${this.cursor()}`, { signal: giveUp.signal });
       } finally {
         clearTimeout(standing);
-        clearTimeout(giveUp);
+        clearTimeout(giveUpTimer);
       }
-      if (this.stopped) return;
-      if (!response.ok) return this.#end(await endFromResponse(response, this.established));
+      if (!response) return;
+      if (!response.ok) return this.refused(response);
       const answer = await response.json();
       if (this.stopped) return;
-      this.#live();
+      this.live();
       if (answer.resync) {
         await this.on.resync();
         continue;

@@ -5,75 +5,41 @@
  * auto-reconnect.
  */
 import { tuning } from "../tuning.js";
-import { endFromResponse, FINAL_REASONS } from "./transport.js";
+import { BaseTransport } from "./transport.js";
 
-/** @typedef {import("./transport.js").Transport} Transport */
+/** Disconnect reasons after which reconnecting is pointless (see src/realtime/close_reasons.ts). */
+const FINAL_REASONS = /** @type {Record<string, "auth" | "stop">} */ ({
+  unauthorized: "auth",
+  forbidden: "stop",
+  board_deleted: "stop",
+});
 
-/** @implements {Transport} */
-export class SseTransport {
+export class SseTransport extends BaseTransport {
+  /** @override */
   name = "sse";
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  watchdog = undefined;
 
-  /**
-   * @param {string} boardId
-   * @param {import("./transport.js").TransportHandlers} on
-   * @param {() => number} cursor
-   */
-  constructor(boardId, on, cursor) {
-    this.boardId = boardId;
-    this.on = on;
-    this.cursor = cursor;
-    this.abort = new AbortController();
-    this.stopped = false;
-    this.established = false;
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.watchdog = undefined;
-  }
-
-  start() {
-    this.#run().catch((error) => this.#end({ kind: "retry", message: String(error) }));
-  }
-
-  stop() {
-    this.stopped = true;
+  /** @override */
+  release() {
     clearTimeout(this.watchdog);
-    this.abort.abort();
-  }
-
-  send() {
-    return false;
-  }
-
-  /** @param {{kind: import("./transport.js").EndKind, message?: string}} end */
-  #end(end) {
-    if (this.stopped) return;
-    this.stop();
-    this.on.end({ ...end, established: this.established });
   }
 
   #feedWatchdog() {
     clearTimeout(this.watchdog);
     this.watchdog = setTimeout(
-      () => this.#end({ kind: "retry", message: "The event stream went silent" }),
+      () => this.end({ kind: "retry", message: "The event stream went silent" }),
       tuning.watchdogMs,
     );
   }
 
-  async #run() {
-    const url = `/boards/${encodeURIComponent(this.boardId)}/events?lastEventId=${this.cursor()}`;
-    /** @type {Response} */
-    let response;
-    try {
-      response = await fetch(url, {
-        signal: this.abort.signal,
-        cache: "no-store",
-        headers: { accept: "text/event-stream" },
-      });
-    } catch (error) {
-      return this.#end({ kind: "retry", message: String(error) });
-    }
-    if (!response.ok || !response.body) {
-      return this.#end(await endFromResponse(response, false));
-    }
+  /** @override */
+  async run() {
+    const response = await this.request(`events?lastEventId=${this.cursor()}`, {
+      headers: { accept: "text/event-stream" },
+    });
+    if (!response) return;
+    if (!response.ok || !response.body) return this.refused(response);
     this.#feedWatchdog();
     /** @type {{reason: string, reconnect: boolean} | null} */
     let disconnect = null;
@@ -93,19 +59,17 @@ export class SseTransport {
           const data = JSON.parse(frame.data);
           if (frame.event === "disconnect") disconnect = data;
           else if (frame.event === "resync") await this.on.resync();
-          else if (frame.event === undefined && data.type === "connected") {
-            this.established = true;
-            this.on.open();
-          } else if (frame.event) this.on.event(data);
+          else if (frame.event === undefined && data.type === "connected") this.live();
+          else if (frame.event) this.on.event(data);
         }
       }
     } catch (error) {
-      return this.#end({ kind: "retry", message: String(error) });
+      return this.end({ kind: "retry", message: String(error) });
     }
     const final = disconnect && !disconnect.reconnect
-      ? /** @type {Record<string, any>} */ (FINAL_REASONS)[disconnect.reason] ?? "stop"
+      ? FINAL_REASONS[disconnect.reason] ?? "stop"
       : "retry";
-    this.#end({ kind: final, message: disconnect?.reason ?? "The event stream ended" });
+    this.end({ kind: final, message: disconnect?.reason ?? "The event stream ended" });
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * What every transport shares: the handler contract and how an HTTP refusal ends a connection.
+ * What every transport shares: the handler contract, and `BaseTransport`, the lifecycle each one
+ * builds on (started, stopped once, ended once with a kind that says whether to retry).
  * A transport delivers board events in order from the cursor it was started with; the board
  * drops any it already has (by event id), so overlapping transports never duplicate anything.
  *
@@ -22,12 +23,127 @@
  */
 
 /**
+ * A transport's lifecycle. Subclasses implement `run` (or override `start`), free their timers
+ * and sockets in `release`, and funnel every way of failing into `end`.
+ * @implements {Transport}
+ */
+export class BaseTransport {
+  name = "";
+  stopped = false;
+  /** True once the server has accepted the link; reported with the end, to decide on fallback. */
+  established = false;
+  /** Aborted by `stop`, so no request outlives the transport. */
+  #lifetime = new AbortController();
+
+  /**
+   * @param {string} boardId
+   * @param {TransportHandlers} on
+   * @param {() => number} cursor
+   */
+  constructor(boardId, on, cursor) {
+    this.boardId = boardId;
+    this.on = on;
+    this.cursor = cursor;
+  }
+
+  start() {
+    this.run().catch((error) => this.end({ kind: "retry", message: String(error) }));
+  }
+
+  stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.#lifetime.abort();
+    this.release();
+  }
+
+  /**
+   * Only the WebSocket transport can send; the others refuse.
+   * @param {object} _message
+   * @returns {boolean}
+   */
+  send(_message) {
+    return false;
+  }
+
+  /**
+   * The transport's work, from the first request until it ends.
+   * @protected
+   * @returns {Promise<void>}
+   */
+  run() {
+    return Promise.resolve();
+  }
+
+  /**
+   * Frees what the transport holds besides its requests; called once, by `stop`.
+   * @protected
+   */
+  release() {}
+
+  /**
+   * Stops the transport and reports why, once; later calls (and calls after `stop`) do nothing.
+   * @protected
+   * @param {{kind: EndKind, message?: string}} end
+   */
+  end(end) {
+    if (this.stopped) return;
+    this.stop();
+    this.on.end({ ...end, established: this.established });
+  }
+
+  /**
+   * Marks the link established, once, and tells the handlers.
+   * @protected
+   */
+  live() {
+    if (this.established || this.stopped) return;
+    this.established = true;
+    this.on.open();
+  }
+
+  /**
+   * `fetch` of a path under the board, aborted by `stop` (and by `init.signal`, if given).
+   * A network failure ends the transport; resolves to null then, or when it was stopped meanwhile.
+   * @protected
+   * @param {string} path relative to `/boards/:id/`
+   * @param {RequestInit} [init]
+   * @returns {Promise<Response | null>}
+   */
+  async request(path, init = {}) {
+    const signal = init.signal
+      ? AbortSignal.any([this.#lifetime.signal, init.signal])
+      : this.#lifetime.signal;
+    let response;
+    try {
+      response = await fetch(`/boards/${encodeURIComponent(this.boardId)}/${path}`, {
+        ...init,
+        signal,
+        cache: "no-store",
+      });
+    } catch (error) {
+      this.end({ kind: "retry", message: String(error) });
+      return null;
+    }
+    return this.stopped ? null : response;
+  }
+
+  /**
+   * Ends the transport as a non-2xx answer says.
+   * @protected
+   * @param {Response} response
+   */
+  async refused(response) {
+    this.end(await endFromResponse(response));
+  }
+}
+
+/**
  * How a non-2xx answer to a transport request ends the connection.
  * @param {Response} response
- * @param {boolean} established
- * @returns {Promise<End>}
+ * @returns {Promise<{kind: EndKind, message: string}>}
  */
-export async function endFromResponse(response, established) {
+async function endFromResponse(response) {
   let code = "";
   let message = `The server answered ${response.status}`;
   try {
@@ -37,19 +153,10 @@ export async function endFromResponse(response, established) {
   } catch {
     // Not JSON (a proxy's page): the status alone decides.
   }
-  if (response.status === 401) return { kind: "auth", established, message };
+  if (response.status === 401) return { kind: "auth", message };
   if (response.status === 503 && code === "transport_disabled") {
-    return { kind: "disabled", established, message };
+    return { kind: "disabled", message };
   }
-  if (response.status === 403 || response.status === 404) {
-    return { kind: "stop", established, message };
-  }
-  return { kind: "retry", established, message };
+  if (response.status === 403 || response.status === 404) return { kind: "stop", message };
+  return { kind: "retry", message };
 }
-
-/** Close codes / disconnect reasons after which reconnecting is pointless. */
-export const FINAL_REASONS = {
-  unauthorized: "auth",
-  forbidden: "stop",
-  board_deleted: "stop",
-};

@@ -5,6 +5,7 @@
  * typing, stop_typing and cursor positions. Pings keep proxies from idling the socket out.
  */
 import { tuning } from "../tuning.js";
+import { BaseTransport } from "./transport.js";
 
 /** Close codes after which reconnecting is pointless (see src/realtime/close_reasons.ts). */
 const FINAL_CODES = /** @type {Record<number, "auth" | "stop">} */ ({
@@ -20,30 +21,16 @@ const EPHEMERAL = new Set([
   "cursor_moved",
 ]);
 
-/** @typedef {import("./transport.js").Transport} Transport */
-
-/** @implements {Transport} */
-export class WebSocketTransport {
+export class WebSocketTransport extends BaseTransport {
+  /** @override */
   name = "websocket";
+  /** @type {WebSocket | null} */
+  socket = null;
+  lastHeard = Date.now();
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  pinger = undefined;
 
-  /**
-   * @param {string} boardId
-   * @param {import("./transport.js").TransportHandlers} on
-   * @param {() => number} cursor
-   */
-  constructor(boardId, on, cursor) {
-    this.boardId = boardId;
-    this.on = on;
-    this.cursor = cursor;
-    this.stopped = false;
-    this.established = false;
-    /** @type {WebSocket | null} */
-    this.socket = null;
-    this.lastHeard = Date.now();
-    /** @type {ReturnType<typeof setInterval> | undefined} */
-    this.pinger = undefined;
-  }
-
+  /** @override */
   start() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = this.socket = new WebSocket(`${scheme}//${location.host}/ws`);
@@ -63,21 +50,23 @@ export class WebSocketTransport {
     };
     socket.onclose = (close) => {
       const final = FINAL_CODES[close.code];
-      this.#end({
+      this.end({
         kind: final ?? "retry",
         message: close.reason || `The socket closed (${close.code})`,
       });
     };
   }
 
-  stop() {
-    if (this.stopped) return;
-    this.stopped = true;
+  /** @override */
+  release() {
     clearInterval(this.pinger);
     if (this.socket && this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000, "leaving");
   }
 
-  /** @param {object} message */
+  /**
+   * @override
+   * @param {object} message
+   */
   send(message) {
     if (this.stopped || !this.established || this.socket?.readyState !== WebSocket.OPEN) {
       return false;
@@ -86,16 +75,9 @@ export class WebSocketTransport {
     return true;
   }
 
-  /** @param {{kind: import("./transport.js").EndKind, message?: string}} end */
-  #end(end) {
-    if (this.stopped) return;
-    this.stop();
-    this.on.end({ ...end, established: this.established });
-  }
-
   #ping() {
     if (Date.now() - this.lastHeard > tuning.watchdogMs) {
-      this.#end({ kind: "retry", message: "The socket went silent" });
+      this.end({ kind: "retry", message: "The socket went silent" });
       return;
     }
     this.socket?.send(JSON.stringify({ type: "ping" }));
@@ -105,16 +87,13 @@ export class WebSocketTransport {
   #receive(data) {
     if (this.stopped || typeof data?.type !== "string") return;
     if (data.boardId !== undefined && data.boardId !== this.boardId) return;
-    if (data.type === "presence" && !this.established) {
-      this.established = true;
-      this.on.open();
-    }
+    if (data.type === "presence") this.live();
     if (EPHEMERAL.has(data.type)) this.on.message(data);
     else if (data.type === "resync") this.on.resync();
     else if (data.type === "error") {
       if (!this.established && ["not_found", "forbidden"].includes(data.code)) {
-        this.#end({ kind: "stop", message: data.message });
-      } else if (data.code === "unauthorized") this.#end({ kind: "auth", message: data.message });
+        this.end({ kind: "stop", message: data.message });
+      } else if (data.code === "unauthorized") this.end({ kind: "auth", message: data.message });
       else this.on.message(data);
     } else if (typeof data.id === "number") this.on.event(data);
   }

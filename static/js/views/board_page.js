@@ -13,6 +13,7 @@ import { tuning } from "../tuning.js";
 import { renderBadge } from "./badge.js";
 import { BoardView } from "./board_view.js";
 import { confirmDialog, editTask, promptDialog } from "./dialogs.js";
+import { actionMenu } from "./menu.js";
 import { toast } from "./toast.js";
 
 /**
@@ -214,31 +215,15 @@ export async function showBoard(root, boardId, context) {
 
   /** Sharing, renaming and deleting: only the owner may. */
   const ownerTools = () => {
-    const menu = h("details", { class: "menu" });
-    const item = (/** @type {string} */ text, /** @type {() => void} */ run, danger = false) =>
-      h("button", {
-        type: "button",
-        class: danger ? "menu-item danger" : "menu-item",
-        textContent: text,
-        on: {
-          click: () => {
-            menu.removeAttribute("open");
-            run();
-          },
-        },
-      });
-    menu.append(
-      h("summary", {
-        class: "button button-quiet",
-        textContent: "⋯",
-        attrs: { "aria-label": "Board actions" },
-      }),
-      h(
-        "div",
-        { class: "menu-items menu-right" },
-        item("Rename board", renameBoard),
-        item("Delete board…", deleteBoard, true),
-      ),
+    const menu = actionMenu(
+      {
+        toggle: { class: "button button-quiet", attrs: { "aria-label": "Board actions" } },
+        list: { class: "menu-items menu-right" },
+      },
+      [
+        { label: "Rename board", run: renameBoard },
+        { label: "Delete board…", run: deleteBoard, danger: true },
+      ],
     );
     const share = h("button", {
       type: "button",

@@ -3,6 +3,7 @@
  * delete), the ordered cards, and the "add a card" form at the bottom.
  */
 import { h } from "../dom.js";
+import { actionMenu } from "./menu.js";
 
 /**
  * @typedef {import("../board_model.js").List} List
@@ -24,30 +25,14 @@ export function createColumn(list, actions) {
   const id = () => /** @type {string} */ (column.dataset.listId);
   const title = h("h2", { class: "column-title" });
   const count = h("span", { class: "column-count" });
-  const menu = h("details", { class: "menu" });
-  const closeMenu = () => menu.removeAttribute("open");
-  const item = (/** @type {string} */ label, /** @type {() => void} */ run, danger = false) =>
-    h("button", {
-      type: "button",
-      class: danger ? "menu-item danger" : "menu-item",
-      textContent: label,
-      on: {
-        click: () => {
-          closeMenu();
-          run();
-        },
-      },
-    });
-  menu.append(
-    h("summary", { class: "icon-button", textContent: "⋯" }),
-    h(
-      "div",
-      { class: "menu-items", attrs: { role: "group" } },
-      item("Rename list", () => startRename()),
-      item("Move list left", () => actions.moveList(id(), -1)),
-      item("Move list right", () => actions.moveList(id(), 1)),
-      item("Delete list…", () => actions.deleteList(id()), true),
-    ),
+  const menu = actionMenu(
+    { toggle: { class: "icon-button" }, list: { class: "menu-items", attrs: { role: "group" } } },
+    [
+      { label: "Rename list", run: () => startRename() },
+      { label: "Move list left", run: () => actions.moveList(id(), -1) },
+      { label: "Move list right", run: () => actions.moveList(id(), 1) },
+      { label: "Delete list…", run: () => actions.deleteList(id()), danger: true },
+    ],
   );
 
   const renameInput = h("input", {

@@ -1,6 +1,6 @@
 /**
  * Modal dialogs built on <dialog>: the task editor (title, description, assignee; reports
- * typing while the user types) and a yes/no confirmation.
+ * typing while the user types), a yes/no confirmation and a one-line prompt.
  */
 import { h } from "../dom.js";
 
@@ -18,7 +18,7 @@ import { h } from "../dom.js";
  * @param {{typing(): void, stopTyping(): void}} presence
  * @returns {Promise<Partial<TaskFields> | "delete" | null>}
  */
-export function editTask(task, members, presence) {
+export async function editTask(task, members, presence) {
   const title = h("input", {
     id: "task-title",
     name: "title",
@@ -48,72 +48,62 @@ export function editTask(task, members, presence) {
     field.addEventListener("input", () => presence.typing());
   }
 
-  return new Promise((resolve) => {
-    /** @type {Partial<TaskFields> | "delete" | null} */
-    let outcome = null;
-    const dialog = h(
-      "dialog",
-      { class: "dialog task-dialog", attrs: { "aria-labelledby": "task-dialog-heading" } },
+  /** @type {Partial<TaskFields> | "delete" | null} */
+  let outcome = null;
+  const dialog = h(
+    "dialog",
+    { class: "dialog task-dialog", attrs: { "aria-labelledby": "task-dialog-heading" } },
+    h(
+      "form",
+      {
+        method: "dialog",
+        on: {
+          submit: (event) => {
+            event.preventDefault();
+            /** @type {Partial<TaskFields>} */
+            const changes = {};
+            if (title.value !== task.title) changes.title = title.value;
+            if (description.value !== task.description) changes.description = description.value;
+            const assigneeId = assignee.value || null;
+            if (assigneeId !== task.assigneeId) changes.assigneeId = assigneeId;
+            outcome = changes;
+            dialog.close();
+          },
+        },
+      },
+      h("h2", { id: "task-dialog-heading", textContent: "Edit card" }),
+      h("label", { htmlFor: "task-title", textContent: "Title" }),
+      title,
+      h("label", { htmlFor: "task-description", textContent: "Description" }),
+      description,
+      h("label", { htmlFor: "task-assignee", textContent: "Assignee" }),
+      assignee,
       h(
-        "form",
-        {
-          method: "dialog",
+        "div",
+        { class: "dialog-actions" },
+        h("button", {
+          type: "button",
+          class: "button button-danger",
+          textContent: "Delete card",
           on: {
-            submit: (event) => {
-              event.preventDefault();
-              /** @type {Partial<TaskFields>} */
-              const changes = {};
-              if (title.value !== task.title) changes.title = title.value;
-              if (description.value !== task.description) changes.description = description.value;
-              const assigneeId = assignee.value || null;
-              if (assigneeId !== task.assigneeId) changes.assigneeId = assigneeId;
-              outcome = changes;
+            click: () => {
+              outcome = "delete";
               dialog.close();
             },
           },
-        },
-        h("h2", { id: "task-dialog-heading", textContent: "Edit card" }),
-        h("label", { htmlFor: "task-title", textContent: "Title" }),
-        title,
-        h("label", { htmlFor: "task-description", textContent: "Description" }),
-        description,
-        h("label", { htmlFor: "task-assignee", textContent: "Assignee" }),
-        assignee,
-        h(
-          "div",
-          { class: "dialog-actions" },
-          h("button", {
-            type: "button",
-            class: "button button-danger",
-            textContent: "Delete card",
-            on: {
-              click: () => {
-                outcome = "delete";
-                dialog.close();
-              },
-            },
-          }),
-          h("span", { class: "spacer" }),
-          h("button", {
-            type: "button",
-            class: "button button-quiet",
-            textContent: "Cancel",
-            on: { click: () => dialog.close() },
-          }),
-          h("button", { type: "submit", class: "button button-primary", textContent: "Save" }),
-        ),
+        }),
+        h("span", { class: "spacer" }),
+        cancelButton(),
+        h("button", { type: "submit", class: "button button-primary", textContent: "Save" }),
       ),
-    );
-    dialog.addEventListener("close", () => {
-      presence.stopTyping();
-      dialog.remove();
-      resolve(outcome);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    title.focus();
-    title.select();
-  });
+    ),
+  );
+  const closed = showModal(dialog);
+  title.focus();
+  title.select();
+  await closed;
+  presence.stopTyping();
+  return outcome;
 }
 
 /**
@@ -122,43 +112,32 @@ export function editTask(task, members, presence) {
  * @param {string} confirmLabel
  * @returns {Promise<boolean>}
  */
-export function confirmDialog(question, confirmLabel) {
-  return new Promise((resolve) => {
-    let confirmed = false;
-    const dialog = h(
-      "dialog",
-      { class: "dialog confirm-dialog", attrs: { "aria-label": "Confirm" } },
-      h("p", { textContent: question }),
-      h(
-        "div",
-        { class: "dialog-actions" },
-        h("span", { class: "spacer" }),
-        h("button", {
-          type: "button",
-          class: "button button-quiet",
-          textContent: "Cancel",
-          on: { click: () => dialog.close() },
-        }),
-        h("button", {
-          type: "button",
-          class: "button button-danger",
-          textContent: confirmLabel,
-          on: {
-            click: () => {
-              confirmed = true;
-              dialog.close();
-            },
+export async function confirmDialog(question, confirmLabel) {
+  let confirmed = false;
+  const dialog = h(
+    "dialog",
+    { class: "dialog confirm-dialog", attrs: { "aria-label": "Confirm" } },
+    h("p", { textContent: question }),
+    h(
+      "div",
+      { class: "dialog-actions" },
+      h("span", { class: "spacer" }),
+      cancelButton(),
+      h("button", {
+        type: "button",
+        class: "button button-danger",
+        textContent: confirmLabel,
+        on: {
+          click: () => {
+            confirmed = true;
+            dialog.close();
           },
-        }),
-      ),
-    );
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(confirmed);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
+        },
+      }),
+    ),
+  );
+  await showModal(dialog);
+  return confirmed;
 }
 
 /**
@@ -167,60 +146,79 @@ export function confirmDialog(question, confirmLabel) {
  * @param {{label: string, value?: string, type?: string, submit: string}} field
  * @returns {Promise<string | null>}
  */
-export function promptDialog(heading, field) {
-  return new Promise((resolve) => {
-    /** @type {string | null} */
-    let value = null;
-    const input = h("input", {
-      id: "prompt-input",
-      type: field.type ?? "text",
-      value: field.value ?? "",
-      required: true,
-      maxLength: 254,
-      autocomplete: "off",
-    });
-    const dialog = h(
-      "dialog",
-      { class: "dialog", attrs: { "aria-labelledby": "prompt-heading" } },
-      h(
-        "form",
-        {
-          method: "dialog",
-          on: {
-            submit: (event) => {
-              event.preventDefault();
-              value = input.value.trim() || null;
-              dialog.close();
-            },
+export async function promptDialog(heading, field) {
+  /** @type {string | null} */
+  let value = null;
+  const input = h("input", {
+    id: "prompt-input",
+    type: field.type ?? "text",
+    value: field.value ?? "",
+    required: true,
+    maxLength: 254,
+    autocomplete: "off",
+  });
+  const dialog = h(
+    "dialog",
+    { class: "dialog", attrs: { "aria-labelledby": "prompt-heading" } },
+    h(
+      "form",
+      {
+        method: "dialog",
+        on: {
+          submit: (event) => {
+            event.preventDefault();
+            value = input.value.trim() || null;
+            dialog.close();
           },
         },
-        h("h2", { id: "prompt-heading", textContent: heading }),
-        h("label", { htmlFor: "prompt-input", textContent: field.label }),
-        input,
-        h(
-          "div",
-          { class: "dialog-actions" },
-          h("span", { class: "spacer" }),
-          h("button", {
-            type: "button",
-            class: "button button-quiet",
-            textContent: "Cancel",
-            on: { click: () => dialog.close() },
-          }),
-          h("button", {
-            type: "submit",
-            class: "button button-primary",
-            textContent: field.submit,
-          }),
-        ),
+      },
+      h("h2", { id: "prompt-heading", textContent: heading }),
+      h("label", { htmlFor: "prompt-input", textContent: field.label }),
+      input,
+      h(
+        "div",
+        { class: "dialog-actions" },
+        h("span", { class: "spacer" }),
+        cancelButton(),
+        h("button", {
+          type: "submit",
+          class: "button button-primary",
+          textContent: field.submit,
+        }),
       ),
-    );
+    ),
+  );
+  const closed = showModal(dialog);
+  input.focus();
+  await closed;
+  return value;
+}
+
+/**
+ * Shows `dialog` as a modal; resolves once it closes, by any means (Cancel, Escape, a submit),
+ * after taking it off the page.
+ * @param {HTMLDialogElement} dialog
+ * @returns {Promise<void>}
+ */
+function showModal(dialog) {
+  return new Promise((resolve) => {
     dialog.addEventListener("close", () => {
       dialog.remove();
-      resolve(value);
+      resolve();
     });
     document.body.append(dialog);
     dialog.showModal();
-    input.focus();
+  });
+}
+
+/** A Cancel button that closes the dialog it stands in. */
+function cancelButton() {
+  return h("button", {
+    type: "button",
+    class: "button button-quiet",
+    textContent: "Cancel",
+    on: {
+      click: (event) => /** @type {HTMLElement} */ (event.currentTarget).closest("dialog")?.close(),
+    },
   });
 }

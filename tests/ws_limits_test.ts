@@ -227,3 +227,50 @@ Deno.test("graceful shutdown closes open sockets with 1001 (reconnect)", async (
     assert.match(closed.reason, /shutting down/i);
   }
 });
+
+Deno.test("a member removed while still catching up leaves the room at once and hears no more of it", async () => {
+  const budget = 10_000;
+  await using server = await startTestServer({ wsBufferBytes: budget });
+  const { websockets, store } = server.services;
+  const from = await store.cursor();
+  for (let i = 0; i < 30; i++) {
+    await store.createTask("user-1", { listId: "list-todo", title: `backlog ${i}` });
+  }
+  const bob = (await store.getUser("user-2"))!;
+  const socket = new FakeSocket();
+  const connection = websockets.accept(socket, { user: bob, sessionHash: null, isAdmin: false });
+  connection.onOpen();
+  // Bob's buffer stays over budget (not over twice it): his catch-up waits for it to drain.
+  socket.bufferedAmount = budget + 1;
+  connection.onMessage(JSON.stringify({ type: "join", boardId: "board-1", cursor: from }));
+  await waitFor(() => websockets.rooms.isIn("board-1", connection), { what: "Bob in the room" });
+  const replayed = () => socket.sent.filter((text) => text.includes('"backlog ')).length;
+  assert.ok(replayed() < 30, "the catch-up is still waiting");
+
+  await store.removeMember("user-1", "board-1", "user-2");
+  assert.equal(websockets.rooms.isIn("board-1", connection), false, "out of the room at once");
+  const errors = socket.sent.map((text) => JSON.parse(text)).filter((m) => m.type === "error");
+  assert.deepEqual(errors.map((m) => [m.code, m.boardId]), [["forbidden", "board-1"]]);
+
+  // The room's ephemeral traffic no longer reaches him, and he can no longer send any.
+  socket.bufferedAmount = 0;
+  await using alice = await WsClient.open(server, {
+    token: await server.login("alice@example.com"),
+  });
+  await using carol = await WsClient.open(server, {
+    token: await server.login("carol@example.com"),
+  });
+  for (const client of [alice, carol]) {
+    client.send({ type: "join", boardId: "board-1" });
+    await client.next("presence");
+  }
+  const before = socket.sent.length;
+  alice.send({ type: "typing", boardId: "board-1", taskId: "task-1" });
+  await carol.next("user_typing"); // the relay has happened
+  connection.onMessage(JSON.stringify({ type: "typing", boardId: "board-1" }));
+  await waitFor(() => socket.sent.length > before, { what: "Bob's answer" });
+  const after = socket.sent.slice(before).map((text) => JSON.parse(text));
+  assert.ok(!after.some((m) => m.type === "user_typing"), JSON.stringify(after));
+  assert.equal(after[0].code, "not_joined");
+  connection.close(CLOSE_REASONS.clientGone);
+});

@@ -26,6 +26,11 @@ export interface FeedHandlers {
    */
   drained?(): Promise<void>;
   /**
+   * Sees every live event the moment it is published, before it waits in the catch-up buffer:
+   * for what must not wait behind a slow catch-up (losing access to a board).
+   */
+  arrived?(published: PublishedEvent): void;
+  /**
    * Live events buffered while catching up passed `bufferLimitBytes` (the client reads too
    * slowly to ever catch up): the connection should close as slow; it resumes later.
    */
@@ -107,7 +112,12 @@ export class EventFeed {
   }
 
   #onLive(published: PublishedEvent): void {
-    if (!this.#buffer) return this.#deliver(published, false);
+    if (!this.#buffer) {
+      this.#deliver(published, false);
+      return this.handlers.arrived?.(published);
+    }
+    this.handlers.arrived?.(published);
+    if (!this.#buffer) return; // `arrived` stopped the feed
     this.#buffer.push(published);
     this.#bufferedBytes += published.json.length;
     if (this.#bufferedBytes > this.bufferLimitBytes) this.handlers.overflow?.();

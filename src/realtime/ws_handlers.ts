@@ -132,6 +132,9 @@ async function join(connection: WsConnection, boardId: string, cursor: number | 
   let checkedAt = Infinity;
   const feed = membership.feed = new EventFeed(ws.store, ws.bus, [boardId], {
     deliver: (published) => onEvent(connection, boardId, published, checkedAt),
+    // Losing access acts at once, even while a slow client is still catching up, so a removed
+    // member hears no more of the room (presence, typing, cursors) from that moment.
+    arrived: (published) => checkAccess(connection, boardId, published, checkedAt),
     resync: (now) => connection.reply({ type: "resync", boardId, cursor: now }),
     drained: () => connection.drained(),
     // Live events piling up while a slow reader catches up: drop it as slow (it resumes), so
@@ -158,11 +161,7 @@ async function join(connection: WsConnection, boardId: string, cursor: number | 
   await feed.resume(cursor, now);
 }
 
-/**
- * Delivers a board event; losing access to the board (removed, deleted) leaves its room. A
- * removal replayed from before the join's membership check was undone since (the user is a
- * member again), so only later ones count.
- */
+/** Delivers a board event, then applies what it means for this socket's access. */
 function onEvent(
   connection: WsConnection,
   boardId: string,
@@ -170,11 +169,26 @@ function onEvent(
   checkedAt: number,
 ): void {
   connection.sendEvent(published);
+  checkAccess(connection, boardId, published, checkedAt);
+}
+
+/**
+ * Losing access to the board (removed, deleted) leaves its room, once. A removal replayed from
+ * before the join's membership check was undone since (the user is a member again), so only
+ * later ones count.
+ */
+function checkAccess(
+  connection: WsConnection,
+  boardId: string,
+  published: PublishedEvent,
+  checkedAt: number,
+): void {
   const { type, id } = published.event;
   const member = published.event.member as { userId?: string } | undefined;
   const removed = type === "member_removed" && member?.userId === connection.userId &&
     id > checkedAt;
   if (type !== "board_deleted" && !removed) return;
+  if (!connection.memberships.has(boardId)) return; // already left
   void connection.leaveBoard(boardId);
   const reason = removed ? CLOSE_REASONS.forbidden : CLOSE_REASONS.boardDeleted;
   const message = removed

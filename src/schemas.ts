@@ -6,12 +6,13 @@
 import { z } from "zod";
 import { badRequest } from "./errors.ts";
 
-// Control characters (NUL cuts text short in SQLite and in many clients) and lone surrogates are
-// refused rather than stored; descriptions may hold line breaks and tabs.
+// Control characters, C0 and C1 (NUL cuts text short in SQLite and in many clients), and lone
+// surrogates are refused rather than stored; descriptions may hold line breaks and tabs, titles
+// not even Unicode line separators.
 // deno-lint-ignore no-control-regex -- matching control characters is the point
-const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+const ONE_LINE = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
 // deno-lint-ignore no-control-regex -- as above, less line breaks and tabs
-const MULTI_LINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
+const MULTI_LINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/;
 const wellFormed = (text: string) => text.isWellFormed();
 const BAD_UNICODE = "must be well-formed Unicode (no lone surrogates)";
 

@@ -779,6 +779,9 @@ Deno.test("text with control characters or lone surrogates is refused, not cut s
     ["POST", "/tasks", { title: "ok", description: "x\u0000y", listId: "list-todo" }],
     ["POST", "/boards", { title: "\u0000" }],
     ["PATCH", "/tasks/task-1", { title: "bell\u0007" }],
+    ["POST", "/boards", { title: "c1 \u0085 control" }],
+    ["POST", "/tasks", { title: "line\u2028separator", listId: "list-todo" }],
+    ["PATCH", "/tasks/task-1", { description: "c1\u009f" }],
   ];
   for (const [method, path, json] of refused) {
     const error = await expectError(

@@ -82,16 +82,24 @@ export async function showBoard(root, boardId, context) {
   /** @type {import("./board_view.js").BoardActions} */
   const actions = {
     addTask(listId, title) {
+      const tempId = `tmp-${crypto.randomUUID()}`;
       outbox.add({
         kind: "createTask",
         boardId,
-        tempId: `tmp-${crypto.randomUUID()}`,
+        tempId,
         listId,
         title,
         description: "",
         assigneeId: null,
         label: label(title),
       });
+      // A long list scrolls inside its column: bring the new card into view once rendered
+      // (rendering runs in a microtask, before the next frame).
+      requestAnimationFrame(() =>
+        document.querySelector(`.card[data-task-id="${tempId}"]`)?.scrollIntoView({
+          block: "nearest",
+        })
+      );
     },
     async edit(taskId) {
       const task = currentView().task(taskId);

@@ -89,9 +89,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
     maxCount: config.eventRetentionCount,
     maxAgeMs: config.eventRetentionHours * 3600_000,
   };
-  await store.prune(retention);
+  /**
+   * Housekeeping on one timer: prune the event log, and end the live connections of sessions that
+   * expired (a stream or socket outlives the request that checked its session).
+   */
+  const housekeeping = async () => {
+    await store.prune(retention);
+    const expired = new Set(await store.deleteExpiredSessions());
+    registry.closeSessions(CLOSE_REASONS.unauthorized, expired);
+  };
+  await housekeeping();
   const pruneTimer = setInterval(() => {
-    store.prune(retention).catch((error) => log.warn(`pruning the event log failed: ${error}`));
+    housekeeping().catch((error) => log.warn(`housekeeping failed: ${error}`));
   }, config.pruneIntervalMs);
 
   const { promise: listening, resolve: onListen } = Promise.withResolvers<Deno.NetAddr>();

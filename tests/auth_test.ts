@@ -345,3 +345,37 @@ Deno.test("GET /me says the same isAdmin at the top and in the user", async () =
   assert.equal(me.isAdmin, true);
   assert.equal(me.user.isAdmin, true);
 });
+
+Deno.test("when a session expires, the streams and sockets opened with it are closed", async () => {
+  await using server = await startTestServer({ ...NORMAL, pruneIntervalMs: 20 });
+  const token = await server.login("alice@example.com");
+  const other = await server.login("alice@example.com");
+  const expiring = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${token}`,
+  });
+  const staying = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${other}`,
+  });
+  await expiring.nextData();
+  await staying.nextData();
+  const db = new DatabaseSync(server.config.databaseUrl);
+  try {
+    db.prepare("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
+      .run("2020-01-01T00:00:00.000Z", await hashToken(token));
+  } finally {
+    db.close();
+  }
+  const goodbye = await expiring.nextData();
+  assert.deepEqual(goodbye.json, { type: "disconnect", reason: "unauthorized", reconnect: false });
+  assert.equal(await expiring.next(), null, "the stream ends");
+  await expectError(await server.request("/me", { token }), 401, "unauthorized");
+  // The other session's stream is untouched.
+  const created = await server.request("/tasks", {
+    method: "POST",
+    json: { title: "Still live", listId: "list-todo" },
+    token: other,
+  });
+  await expectStatus(created, 201);
+  assert.equal((await staying.nextData()).event, "task_created");
+  await staying.close();
+});

@@ -90,6 +90,16 @@ export class ConnectionRegistry {
     this.closeAll(reason);
   }
 
+  /** Closes the connections opened with any of these sessions (expired ones), in one pass. */
+  closeSessions(reason: CloseReason, sessionHashes: ReadonlySet<string>): void {
+    if (sessionHashes.size === 0) return;
+    for (const connection of [...this.#connections.values()]) {
+      if (connection.sessionHash && sessionHashes.has(connection.sessionHash)) {
+        connection.close(reason);
+      }
+    }
+  }
+
   /**
    * Closes every connection, every connection of one user, or only those a user
    * opened with one session (logout).

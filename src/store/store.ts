@@ -134,6 +134,8 @@ export interface Store {
   /** The user of an unexpired session, or null. */
   findSessionUser(tokenHash: string): Promise<User | null>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Deletes the sessions that have expired; returns their token hashes. */
+  deleteExpiredSessions(): Promise<string[]>;
 
   // Boards and membership.
   boardsForUser(userId: string): Promise<BoardSummary[]>;

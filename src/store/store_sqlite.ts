@@ -133,6 +133,14 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  deleteExpiredSessions() {
+    const rows = this.#db.all(
+      "DELETE FROM sessions WHERE expires_at <= ? RETURNING token_hash",
+      now(),
+    );
+    return Promise.resolve(rows.map((row) => row.token_hash as string));
+  }
+
   // ---- boards and members ---------------------------------------------------------------
 
   boardsForUser(userId: string): Promise<BoardSummary[]> {

@@ -36,7 +36,7 @@ Deno.test("the database runs in WAL mode with versioned migrations applied once"
     try {
       assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       const versions = db.prepare("SELECT version, applied_at FROM schema_migrations").all();
-      assert.deepEqual(versions.map((v) => v.version), [1]);
+      assert.deepEqual(versions.map((v) => v.version), [1, 2]);
       assert.match(versions[0].applied_at as string, ISO_MS);
     } finally {
       db.close();
@@ -152,10 +152,8 @@ Deno.test("seeding again after users changed the demo data brings nothing back",
     queryDb(server, "SELECT user_id FROM board_members WHERE user_id = 'user-guest'"),
     [],
   );
-  const positions = queryDb(
-    server,
-    "SELECT position FROM tasks WHERE list_id = 'list-todo' ORDER BY position",
-  ).map((row) => row.position);
+  const positions = (await store.tasksForBoard("board-1"))
+    .filter((task) => task.listId === "list-todo").map((task) => task.position);
   assert.deepEqual(positions, positions.map((_, i) => i), "positions stay dense");
 });
 

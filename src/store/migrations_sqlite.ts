@@ -75,17 +75,62 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_created ON events(created_at);
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   `,
+  // 2: tasks are ordered by a rank instead of a stored dense position (see sqlite_task_ranks.ts),
+  // so a move writes one row instead of renumbering the rest of two lists; lists count their
+  // tasks, kept by triggers, so a task added at the end learns its position without a count.
+  // STRICT tables cannot drop an indexed column in place: rebuild tasks, ranks = old positions.
+  `
+  CREATE TABLE tasks_ranked (
+    id TEXT PRIMARY KEY,
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    list_id TEXT NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    assignee_id TEXT REFERENCES users(id) ON DELETE SET NULL,
+    rank REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO tasks_ranked (id, board_id, list_id, title, description, assignee_id, rank, version,
+      created_by, created_at, updated_at)
+    SELECT id, board_id, list_id, title, description, assignee_id, position, version,
+      created_by, created_at, updated_at FROM tasks;
+  DROP TABLE tasks;
+  ALTER TABLE tasks_ranked RENAME TO tasks;
+  -- id breaks rank ties and makes the index cover the order, the counts and the neighbours.
+  CREATE INDEX tasks_list ON tasks(list_id, rank, id);
+  CREATE INDEX tasks_board_updated ON tasks(board_id, updated_at);
+  ALTER TABLE lists ADD COLUMN task_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE lists SET task_count = (SELECT count(*) FROM tasks WHERE tasks.list_id = lists.id);
+  -- In the schema rather than the store, so cascades and raw inserts (the demo seed) count too.
+  CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+    UPDATE lists SET task_count = task_count + 1 WHERE id = NEW.list_id;
+  END;
+  CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+    UPDATE lists SET task_count = task_count - 1 WHERE id = OLD.list_id;
+  END;
+  CREATE TRIGGER tasks_count_move AFTER UPDATE OF list_id ON tasks
+    WHEN OLD.list_id IS NOT NEW.list_id BEGIN
+    UPDATE lists SET task_count = task_count - 1 WHERE id = OLD.list_id;
+    UPDATE lists SET task_count = task_count + 1 WHERE id = NEW.list_id;
+  END;
+  `,
 ];
 
-/** Brings the database to the newest schema version. */
-export function migrate(db: DatabaseSync): void {
+/**
+ * Brings the database to schema version `target` (the newest when omitted; tests build an older
+ * database with it to check what a later migration carries over).
+ */
+export function migrate(db: DatabaseSync, target: number = MIGRATIONS.length): void {
   db.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT",
   );
   const row = db.prepare("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").get() as {
     v: number;
   };
-  for (let version = row.v + 1; version <= MIGRATIONS.length; version++) {
+  for (let version = row.v + 1; version <= target; version++) {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(MIGRATIONS[version - 1]);

@@ -73,11 +73,11 @@ export async function seedDemoData(store: SqliteStore, iterations: number): Prom
       title: string,
       description: string,
       assigneeId: string | null,
-      position: number,
+      rank: number, // Tasks are ordered by rank; 0, 1, … gives positions 0, 1, … (migration 2).
     ) =>
       run(
         `INSERT OR IGNORE INTO tasks (id, board_id, list_id, title, description, assignee_id,
-           position, version, created_by, created_at, updated_at)
+           rank, version, created_by, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'user-1', ?, ?)`,
         id,
         boardId,
@@ -85,7 +85,7 @@ export async function seedDemoData(store: SqliteStore, iterations: number): Prom
         title,
         description,
         assigneeId,
-        position,
+        rank,
         at,
         at,
       );

@@ -1,25 +1,25 @@
 /**
- * Dense positions: the lists of a board and the tasks of a list are numbered 0..n-1 with no
- * gaps. Every insert, move and delete shifts its siblings here, inside the mutation's own
- * transaction, so the numbering never has a hole or a duplicate that readers could see.
+ * Dense stored positions for the lists of a board: numbered 0..n-1 with no gaps. Every insert,
+ * move and delete shifts its siblings here, inside the mutation's own transaction, so the
+ * numbering never has a hole or a duplicate that readers could see. A board has a handful of
+ * lists, so the shifting is cheap; tasks, which are many and move often, are ordered by rank
+ * instead (`sqlite_task_ranks.ts`).
  */
 import type { SqliteDatabase } from "./sqlite_db.ts";
 
 /** A kind of ordered row and the column naming its parent. */
 export interface Siblings {
-  table: "lists" | "tasks";
-  parent: "board_id" | "list_id";
+  table: "lists";
+  parent: "board_id";
 }
 
 /** The lists of one board. */
 export const LISTS_IN_BOARD: Siblings = { table: "lists", parent: "board_id" };
-/** The tasks of one list. */
-export const TASKS_IN_LIST: Siblings = { table: "tasks", parent: "list_id" };
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 
 /**
- * How many lists a board (or tasks a list) has. Positions are dense (0..n-1), so that is the
+ * How many lists a board has. Positions are dense (0..n-1), so that is the
  * highest position + 1, which the (parent, position) index answers without a scan; count(*)
  * would read every row of the list.
  */

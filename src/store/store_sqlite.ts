@@ -1,6 +1,7 @@
 /**
  * The SQLite store: `Store` on top of `SqliteDatabase` (connection, statements, group commit),
- * `sqlite_rows.ts` (row mappers, ids), `sqlite_positions.ts` (dense positions) and
+ * `sqlite_rows.ts` (row mappers, ids), `sqlite_positions.ts` (dense list positions),
+ * `sqlite_task_ranks.ts` (task order, and the dense task positions read from it) and
  * `sqlite_event_log.ts` (the event log). Every mutation and its event row commit together, each
  * in its own savepoint of a shared transaction; this file holds the reads and the writes of each
  * mutation, with the checks that refuse bad ones (`AppError`).
@@ -15,13 +16,8 @@ import {
   prunedThrough,
   pruneEvents,
 } from "./sqlite_event_log.ts";
-import {
-  closeSlot,
-  LISTS_IN_BOARD,
-  moveWithin,
-  openSlot,
-  TASKS_IN_LIST,
-} from "./sqlite_positions.ts";
+import { closeSlot, LISTS_IN_BOARD, moveWithin, openSlot } from "./sqlite_positions.ts";
+import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./sqlite_task_ranks.ts";
 import { newId, now, toBoard, toList, toMember, toTask, toUser } from "./sqlite_rows.ts";
 import type {
   Board,
@@ -386,14 +382,14 @@ export class SqliteStore implements Store {
   // ---- tasks ------------------------------------------------------------------------------
 
   #task(taskId: string): Task | null {
-    const row = this.#db.get("SELECT * FROM tasks WHERE id = ?", taskId);
+    const row = this.#db.get(`SELECT ${TASK_WITH_POSITION} FROM tasks WHERE id = ?`, taskId);
     return row ? toTask(row) : null;
   }
 
   #tasksForBoard(boardId: string): Task[] {
     return this.#db.all(
-      `SELECT tasks.* FROM tasks JOIN lists ON lists.id = tasks.list_id
-       WHERE tasks.board_id = ? ORDER BY lists.position, tasks.position`,
+      `SELECT ${TASKS_WITH_POSITIONS} FROM tasks JOIN lists ON lists.id = tasks.list_id
+       WHERE tasks.board_id = ? ORDER BY lists.position, position`,
       boardId,
     ).map(toTask);
   }
@@ -404,7 +400,7 @@ export class SqliteStore implements Store {
 
   taskForMember(taskId: string, userId: string) {
     const row = this.#db.get(
-      `SELECT tasks.*, board_members.role AS member_role FROM tasks
+      `SELECT ${TASK_WITH_POSITION}, board_members.role AS member_role FROM tasks
        JOIN board_members ON board_members.board_id = tasks.board_id AND board_members.user_id = ?
        WHERE tasks.id = ?`,
       userId,
@@ -421,7 +417,8 @@ export class SqliteStore implements Store {
     // Stored times are fixed-width ISO-8601 UTC with milliseconds, so after normalising the
     // argument the same way a string comparison is a time comparison.
     const rows = this.#db.all(
-      "SELECT * FROM tasks WHERE board_id = ? AND updated_at > ? ORDER BY updated_at, id",
+      `SELECT ${TASK_WITH_POSITION} FROM tasks WHERE board_id = ? AND updated_at > ?
+       ORDER BY updated_at, id`,
       boardId,
       since.toISOString(),
     );
@@ -452,24 +449,25 @@ export class SqliteStore implements Store {
       const list = this.#list(input.listId);
       if (!list) throw notFound("List", input.listId);
       this.#checkAssignee(list.boardId, input.assigneeId);
-      const at = openSlot(this.#db, TASKS_IN_LIST, list.id, input.position);
+      const id = newId("task");
+      const { rank, position } = placeTask(this.#db, list.id, id, input.position);
       const stamp = now();
       const row = this.#db.get(
-        `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, position,
+        `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,
            version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
          RETURNING *`,
-        newId("task"),
+        id,
         list.boardId,
         list.id,
         input.title,
         input.description ?? "",
         input.assigneeId ?? null,
-        at,
+        rank,
         actorId,
         stamp,
         stamp,
       )!;
-      const task = toTask(row);
+      const task = toTask({ ...row, position });
       return { boardId: list.boardId, value: task, payload: { task } };
     });
   }
@@ -485,17 +483,16 @@ export class SqliteStore implements Store {
       const current = this.#loadTask(taskId);
       this.#checkVersion(current, changes.version);
       this.#checkAssignee(current.boardId, changes.assigneeId);
-      const task = toTask(
-        this.#db.get(
-          `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
-             updated_at = ? WHERE id = ? RETURNING *`,
-          changes.title ?? current.title,
-          changes.description ?? current.description,
-          changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
-          now(),
-          taskId,
-        )!,
-      );
+      const row = this.#db.get(
+        `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
+           updated_at = ? WHERE id = ? RETURNING *`,
+        changes.title ?? current.title,
+        changes.description ?? current.description,
+        changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId,
+        now(),
+        taskId,
+      )!;
+      const task = toTask({ ...row, position: current.position }); // An edit does not move it.
       return { boardId: current.boardId, value: task, payload: { task } };
     });
   }
@@ -511,14 +508,16 @@ export class SqliteStore implements Store {
           `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
         );
       }
-      let to: number;
-      if (target.id === current.listId) {
-        to = moveWithin(this.#db, TASKS_IN_LIST, target.id, current.position, move.position);
-      } else {
-        closeSlot(this.#db, TASKS_IN_LIST, current.listId, current.position);
-        to = openSlot(this.#db, TASKS_IN_LIST, target.id, move.position);
-      }
-      const task = this.#setTaskPlace(taskId, target.id, to);
+      const { rank, position } = placeTask(this.#db, target.id, taskId, move.position);
+      const row = this.#db.get(
+        `UPDATE tasks SET list_id = ?, rank = ?, version = version + 1, updated_at = ?
+         WHERE id = ? RETURNING *`,
+        target.id,
+        rank,
+        now(),
+        taskId,
+      )!;
+      const task = toTask({ ...row, position });
       return {
         boardId: current.boardId,
         value: task,
@@ -527,24 +526,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  #setTaskPlace(taskId: string, listId: string, position: number): Task {
-    return toTask(
-      this.#db.get(
-        `UPDATE tasks SET list_id = ?, position = ?, version = version + 1, updated_at = ?
-         WHERE id = ? RETURNING *`,
-        listId,
-        position,
-        now(),
-        taskId,
-      )!,
-    );
-  }
-
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
     return this.#mutate("task_deleted", actorId, () => {
       const task = this.#loadTask(taskId);
+      // The tasks after it move up one position by themselves: positions are counted on read.
       this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
-      closeSlot(this.#db, TASKS_IN_LIST, task.listId, task.position);
       return { boardId: task.boardId, value: task, payload: { taskId, listId: task.listId } };
     });
   }

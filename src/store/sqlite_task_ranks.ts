@@ -43,18 +43,22 @@ export function placeTask(
   taskId: string,
   position: number | undefined,
 ): Place {
-  // The other tasks: the list's count, less the task itself if it is already there.
-  const others = db.get(
-    `SELECT task_count - EXISTS (SELECT 1 FROM tasks WHERE id = ? AND list_id = lists.id) AS n
-     FROM lists WHERE id = ?`,
+  // How many other tasks the list has (its count, less the task itself if it is already
+  // there), and the last one's rank: one statement for the common case, a new task at the end.
+  const { others, last } = db.get(
+    `SELECT task_count - EXISTS (SELECT 1 FROM tasks WHERE id = ?1 AND list_id = lists.id) AS others,
+       (SELECT rank FROM tasks WHERE list_id = lists.id AND id != ?1 ORDER BY rank DESC, id DESC
+        LIMIT 1) AS last
+     FROM lists WHERE id = ?2`,
     taskId,
     listId,
-  )!.n as number;
+  ) as { others: number; last: number | null };
   const at = clamp(position ?? others, 0, others);
-  const place = between(db, listId, taskId, at, others);
+  const place = between(db, listId, taskId, at, others, last);
   if (place) return place;
   renumber(db, listId, taskId);
-  return between(db, listId, taskId, at, others)!; // Whole numbers apart now: there is a midpoint.
+  // The others are ranked 0..others-1 now: whole numbers apart, so there is always a midpoint.
+  return between(db, listId, taskId, at, others, others - 1)!;
 }
 
 /** A rank strictly between the neighbours at `at - 1` and `at`, or null when there is none. */
@@ -64,17 +68,10 @@ function between(
   taskId: string,
   at: number,
   others: number,
+  last: number | null,
 ): Place | null {
-  if (others === 0) return { rank: 0, position: 0 };
-  if (at === others) {
-    // The common case (a new task at the end): the last rank, from the end of the index.
-    const last = db.get(
-      "SELECT rank FROM tasks WHERE list_id = ? AND id != ? ORDER BY rank DESC, id DESC LIMIT 1",
-      listId,
-      taskId,
-    )!.rank as number;
-    return last + 1 > last ? { rank: last + 1, position: at } : null;
-  }
+  if (last === null) return { rank: 0, position: 0 }; // The list has no other task.
+  if (at === others) return last + 1 > last ? { rank: last + 1, position: at } : null;
   const [before, after] = db.all(
     "SELECT rank FROM tasks WHERE list_id = ? AND id != ? ORDER BY rank, id LIMIT 2 OFFSET ?",
     listId,

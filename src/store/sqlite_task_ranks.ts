@@ -34,31 +34,22 @@ const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), h
 
 /**
  * The place for task `taskId` (new, or moving within or into list `listId`) at `position` among
- * the list's other tasks, clamped to 0..n (the end when omitted). Writes nothing, unless the
- * neighbours' ranks are so close that no double lies between them: then it renumbers the list.
+ * the list's `others` other tasks (`lists.task_count`, less the task itself if it is already
+ * there), clamped to 0..others (the end when omitted). Writes nothing, unless the neighbours'
+ * ranks are so close that no double lies between them: then it renumbers the list.
  */
 export function placeTask(
   db: SqliteDatabase,
   listId: string,
   taskId: string,
+  others: number,
   position: number | undefined,
 ): Place {
-  // How many other tasks the list has (its count, less the task itself if it is already
-  // there), and the last one's rank: one statement for the common case, a new task at the end.
-  const { others, last } = db.get(
-    `SELECT task_count - EXISTS (SELECT 1 FROM tasks WHERE id = ?1 AND list_id = lists.id) AS others,
-       (SELECT rank FROM tasks WHERE list_id = lists.id AND id != ?1 ORDER BY rank DESC, id DESC
-        LIMIT 1) AS last
-     FROM lists WHERE id = ?2`,
-    taskId,
-    listId,
-  ) as { others: number; last: number | null };
   const at = clamp(position ?? others, 0, others);
-  const place = between(db, listId, taskId, at, others, last);
+  const place = between(db, listId, taskId, at, others);
   if (place) return place;
   renumber(db, listId, taskId);
-  // The others are ranked 0..others-1 now: whole numbers apart, so there is always a midpoint.
-  return between(db, listId, taskId, at, others, others - 1)!;
+  return between(db, listId, taskId, at, others)!; // Whole numbers apart now: there is a midpoint.
 }
 
 /** A rank strictly between the neighbours at `at - 1` and `at`, or null when there is none. */
@@ -68,10 +59,15 @@ function between(
   taskId: string,
   at: number,
   others: number,
-  last: number | null,
 ): Place | null {
-  if (last === null) return { rank: 0, position: 0 }; // The list has no other task.
-  if (at === others) return last + 1 > last ? { rank: last + 1, position: at } : null;
+  if (others === 0) return { rank: 0, position: 0 };
+  if (at === others) {
+    // The common case, a new task at the end: one seek to the end of the index. The highest
+    // rank may be the moving task's own; one above it is still above all the others.
+    const highest = db.get("SELECT max(rank) AS rank FROM tasks WHERE list_id = ?", listId)!
+      .rank as number;
+    return highest + 1 > highest ? { rank: highest + 1, position: at } : null;
+  }
   const [before, after] = db.all(
     "SELECT rank FROM tasks WHERE list_id = ? AND id != ? ORDER BY rank, id LIMIT 2 OFFSET ?",
     listId,

@@ -292,8 +292,13 @@ export class SqliteStore implements Store {
   // ---- lists ------------------------------------------------------------------------------
 
   #list(listId: string): List | null {
+    return this.#listWithCount(listId)?.list ?? null;
+  }
+
+  /** A list and how many tasks it has (`task_count` stays out of the List itself). */
+  #listWithCount(listId: string): { list: List; taskCount: number } | null {
     const row = this.#db.get("SELECT * FROM lists WHERE id = ?", listId);
-    return row ? toList(row) : null;
+    return row ? { list: toList(row), taskCount: row.task_count as number } : null;
   }
 
   getList(listId: string) {
@@ -446,11 +451,12 @@ export class SqliteStore implements Store {
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
     return this.#mutate("task_created", actorId, () => {
-      const list = this.#list(input.listId);
-      if (!list) throw notFound("List", input.listId);
+      const found = this.#listWithCount(input.listId);
+      if (!found) throw notFound("List", input.listId);
+      const { list, taskCount } = found;
       this.#checkAssignee(list.boardId, input.assigneeId);
       const id = newId("task");
-      const { rank, position } = placeTask(this.#db, list.id, id, input.position);
+      const { rank, position } = placeTask(this.#db, list.id, id, taskCount, input.position);
       const stamp = now();
       const row = this.#db.get(
         `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,
@@ -501,14 +507,16 @@ export class SqliteStore implements Store {
     return this.#mutate("task_moved", actorId, () => {
       const current = this.#loadTask(taskId);
       this.#checkVersion(current, move.version);
-      const target = this.#list(move.listId);
-      if (!target || target.boardId !== current.boardId) {
+      const found = this.#listWithCount(move.listId);
+      if (!found || found.list.boardId !== current.boardId) {
         throw badRequest(
           "invalid_list",
           `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
         );
       }
-      const { rank, position } = placeTask(this.#db, target.id, taskId, move.position);
+      const { list: target, taskCount } = found;
+      const others = taskCount - (target.id === current.listId ? 1 : 0); // Not itself.
+      const { rank, position } = placeTask(this.#db, target.id, taskId, others, move.position);
       const row = this.#db.get(
         `UPDATE tasks SET list_id = ?, rank = ?, version = version + 1, updated_at = ?
          WHERE id = ? RETURNING *`,

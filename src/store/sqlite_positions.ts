@@ -7,90 +7,66 @@
  */
 import type { SqliteDatabase } from "./sqlite_db.ts";
 
-/** A kind of ordered row and the column naming its parent. */
-export interface Siblings {
-  table: "lists";
-  parent: "board_id";
-}
-
-/** The lists of one board. */
-export const LISTS_IN_BOARD: Siblings = { table: "lists", parent: "board_id" };
-
 const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
 
 /**
- * How many lists a board has. Positions are dense (0..n-1), so that is the
- * highest position + 1, which the (parent, position) index answers without a scan; count(*)
- * would read every row of the list.
+ * How many lists a board has. Positions are dense (0..n-1), so that is the highest position + 1,
+ * which the (board_id, position) index answers without a scan.
  */
-function countSiblings(db: SqliteDatabase, { table, parent }: Siblings, parentId: string): number {
+function listCount(db: SqliteDatabase, boardId: string): number {
   return db.get(
-    `SELECT coalesce(max(position) + 1, 0) AS n FROM ${table} WHERE ${parent} = ?`,
-    parentId,
+    "SELECT coalesce(max(position) + 1, 0) AS n FROM lists WHERE board_id = ?",
+    boardId,
   )!.n as number;
 }
 
 /**
- * Makes room for a new row at `position` (clamped to 0..n; the end when omitted) by moving the
- * rows from there on down one; returns the position the new row must take.
+ * Makes room for a new list at `position` (clamped to 0..n; the end when omitted) by moving the
+ * lists from there on down one; returns the position the new list must take.
  */
-export function openSlot(
+export function openListSlot(
   db: SqliteDatabase,
-  siblings: Siblings,
-  parentId: string,
+  boardId: string,
   position: number | undefined,
 ): number {
-  const count = countSiblings(db, siblings, parentId);
+  const count = listCount(db, boardId);
   const at = clamp(position ?? count, 0, count);
   if (at < count) {
     db.run(
-      `UPDATE ${siblings.table} SET position = position + 1 WHERE ${siblings.parent} = ? AND position >= ?`,
-      parentId,
+      "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",
+      boardId,
       at,
     );
   }
   return at;
 }
 
-/** Closes the hole a row left at `position` (deleted or moved away) by moving the rows after it up. */
-export function closeSlot(
-  db: SqliteDatabase,
-  { table, parent }: Siblings,
-  parentId: string,
-  position: number,
-): void {
+/** Closes the hole a deleted list left at `position` by moving the lists after it up. */
+export function closeListSlot(db: SqliteDatabase, boardId: string, position: number): void {
   db.run(
-    `UPDATE ${table} SET position = position - 1 WHERE ${parent} = ? AND position > ?`,
-    parentId,
+    "UPDATE lists SET position = position - 1 WHERE board_id = ? AND position > ?",
+    boardId,
     position,
   );
 }
 
 /**
- * Moves the row at `from` towards `to` (clamped to 0..n-1) among its siblings by shifting the
- * ones in between; returns the position the caller must then give the row itself.
+ * Moves the list at `from` towards `to` (clamped to 0..n-1) by shifting the ones in between;
+ * returns the position the caller must then give the list itself.
  */
-export function moveWithin(
-  db: SqliteDatabase,
-  siblings: Siblings,
-  parentId: string,
-  from: number,
-  to: number,
-): number {
-  const { table, parent } = siblings;
-  const count = countSiblings(db, siblings, parentId);
-  const target = clamp(to, 0, count - 1);
+export function moveList(db: SqliteDatabase, boardId: string, from: number, to: number): number {
+  const target = clamp(to, 0, listCount(db, boardId) - 1);
   if (target > from) {
     db.run(
-      `UPDATE ${table} SET position = position - 1 WHERE ${parent} = ? AND position > ? AND position <= ?`,
-      parentId,
+      "UPDATE lists SET position = position - 1 WHERE board_id = ? AND position > ? AND position <= ?",
+      boardId,
       from,
       target,
     );
   } else if (target < from) {
     db.run(
-      `UPDATE ${table} SET position = position + 1 WHERE ${parent} = ? AND position >= ? AND position < ?`,
-      parentId,
+      "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ? AND position < ?",
+      boardId,
       target,
       from,
     );

@@ -16,7 +16,7 @@ import {
   prunedThrough,
   pruneEvents,
 } from "./sqlite_event_log.ts";
-import { closeSlot, LISTS_IN_BOARD, moveWithin, openSlot } from "./sqlite_positions.ts";
+import { closeListSlot, moveList, openListSlot } from "./sqlite_positions.ts";
 import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./sqlite_task_ranks.ts";
 import { newId, now, toBoard, toList, toMember, toTask, toUser } from "./sqlite_rows.ts";
 import type {
@@ -326,7 +326,7 @@ export class SqliteStore implements Store {
       if (!this.#db.get("SELECT 1 FROM boards WHERE id = ?", boardId)) {
         throw notFound("Board", boardId);
       }
-      const at = openSlot(this.#db, LISTS_IN_BOARD, boardId, position);
+      const at = openListSlot(this.#db, boardId, position);
       const stamp = now();
       const list = toList(
         this.#db.get(
@@ -350,13 +350,7 @@ export class SqliteStore implements Store {
       const current = this.#list(listId);
       if (!current) throw notFound("List", listId);
       if (changes.position !== undefined) {
-        const to = moveWithin(
-          this.#db,
-          LISTS_IN_BOARD,
-          current.boardId,
-          current.position,
-          changes.position,
-        );
+        const to = moveList(this.#db, current.boardId, current.position, changes.position);
         this.#db.run("UPDATE lists SET position = ? WHERE id = ?", to, listId);
       }
       this.#db.run(
@@ -379,7 +373,7 @@ export class SqliteStore implements Store {
       const list = this.#list(listId);
       if (!list) throw notFound("List", listId);
       this.#db.run("DELETE FROM lists WHERE id = ?", listId);
-      closeSlot(this.#db, LISTS_IN_BOARD, list.boardId, list.position);
+      closeListSlot(this.#db, list.boardId, list.position);
       return { boardId: list.boardId, value: list, payload: { listId, list } };
     });
   }

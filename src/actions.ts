@@ -1,11 +1,13 @@
 /**
  * Board actions: the one implementation of every read and mutation, with its validation and
- * authorization, behind both doors (REST routes and WebSocket messages). Membership is checked
- * here; a non-member gets the same 404 as for a board that does not exist, so learns nothing.
- * Events reach the bus through the store's commit listener, never from here.
+ * authorization, behind both doors (REST routes and WebSocket messages). Reads check membership
+ * here; mutations are checked by the store inside their own transaction (so a member removed
+ * concurrently cannot write once more). A non-member gets the same 404 as for a board that does
+ * not exist, so learns nothing. Events reach the bus through the store's commit listener, never
+ * from here.
  */
 import { type Caller, DEMO_GUEST_ID } from "./auth.ts";
-import { AppError, forbidden, notFound } from "./errors.ts";
+import { DomainError, forbidden, notFound } from "./errors.ts";
 import {
   addMemberSchema,
   createBoardSchema,
@@ -55,12 +57,10 @@ export class Actions {
 
   async renameBoard(caller: Caller, boardId: string, input: unknown) {
     const { title } = parseInput(renameBoardSchema, input);
-    await this.#requireOwner(caller, boardId);
     return (await this.store.renameBoard(caller.user.id, boardId, title)).value;
   }
 
   async deleteBoard(caller: Caller, boardId: string) {
-    await this.#requireOwner(caller, boardId);
     return (await this.store.deleteBoard(caller.user.id, boardId)).value;
   }
 
@@ -71,45 +71,36 @@ export class Actions {
 
   async addMember(caller: Caller, boardId: string, input: unknown) {
     const { email } = parseInput(addMemberSchema, input);
+    // Checked before the lookup too, so that only an owner learns whether an account exists.
     await this.#requireOwner(caller, boardId);
     const found = await this.store.findUserByEmail(email);
-    if (!found) throw new AppError(404, "user_not_found", `No account uses "${email}"`);
+    if (!found) throw new DomainError("user_not_found", `No account uses "${email}"`);
     return (await this.store.addMember(caller.user.id, boardId, found.user.id)).value;
   }
 
   async removeMember(caller: Caller, boardId: string, userId: string) {
-    // Members may remove themselves (leave); only the owner removes others.
-    if (userId === caller.user.id) await this.requireMember(caller, boardId);
-    else await this.#requireOwner(caller, boardId);
     if (userId === DEMO_GUEST_ID) {
       // Every anonymous visitor is this one user: removing it would lock them all out.
+      await this.requireMember(caller, boardId);
       throw forbidden("The demo guest is shared by every visitor and cannot be removed");
     }
+    // The store checks the caller may (themselves: a member; anyone else: the owner).
     return (await this.store.removeMember(caller.user.id, boardId, userId)).value;
   }
 
   // ---- lists ------------------------------------------------------------------------------
 
-  async #listOfMember(caller: Caller, listId: string) {
-    const found = await this.store.listForMember(listId, caller.user.id);
-    if (!found) throw notFound("List", listId);
-    return found.list;
-  }
-
   async createList(caller: Caller, boardId: string, input: unknown) {
     const { title, position } = parseInput(createListSchema, input);
-    await this.requireMember(caller, boardId);
     return (await this.store.createList(caller.user.id, boardId, title, position)).value;
   }
 
   async updateList(caller: Caller, listId: string, input: unknown) {
     const changes = parseInput(updateListSchema, input);
-    await this.#listOfMember(caller, listId);
     return (await this.store.updateList(caller.user.id, listId, changes)).value;
   }
 
   async deleteList(caller: Caller, listId: string) {
-    await this.#listOfMember(caller, listId);
     return (await this.store.deleteList(caller.user.id, listId)).value;
   }
 
@@ -132,24 +123,20 @@ export class Actions {
 
   async createTask(caller: Caller, input: unknown) {
     const fields = parseInput(createTaskSchema, input);
-    await this.#listOfMember(caller, fields.listId);
     return (await this.store.createTask(caller.user.id, fields)).value;
   }
 
   async updateTask(caller: Caller, taskId: string, input: unknown) {
     const changes = parseInput(updateTaskSchema, input);
-    await this.#taskOfMember(caller, taskId);
     return (await this.store.updateTask(caller.user.id, taskId, changes)).value;
   }
 
   async moveTask(caller: Caller, taskId: string, input: unknown) {
     const move = parseInput(moveTaskSchema, input);
-    await this.#taskOfMember(caller, taskId);
     return (await this.store.moveTask(caller.user.id, taskId, move)).value;
   }
 
   async deleteTask(caller: Caller, taskId: string) {
-    await this.#taskOfMember(caller, taskId);
     const task = (await this.store.deleteTask(caller.user.id, taskId)).value;
     return { taskId: task.id, listId: task.listId };
   }

@@ -11,8 +11,12 @@ export type Transport = typeof TRANSPORTS[number];
 export interface Config {
   port: number;
   host: string;
-  /** SQLite file path (or `:memory:`). */
+  /** SQLite file path (or `:memory:`), or a `postgres://` URL. */
   databaseUrl: string;
+  /** PostgreSQL schema holding Liveboard's tables (several deployments can share a database). */
+  databaseSchema: string;
+  /** PostgreSQL: how long a write may wait for a lock before it fails as `store_unavailable`. */
+  databaseLockTimeoutMs: number;
   /** Demo mode: anonymous requests act as the demo guest; demo data is seeded. */
   demo: boolean;
   /** Seed the demo data in normal mode too (idempotent). */
@@ -70,7 +74,22 @@ export const OPTIONS: Option[] = [
     kind: "string",
     default: "./data/liveboard.db",
     secret: true,
-    help: "SQLite file path",
+    help: "SQLite file path, or postgres://user@host:port/db",
+  },
+  {
+    key: "databaseSchema",
+    env: "DATABASE_SCHEMA",
+    kind: "string",
+    default: "public",
+    help: "PostgreSQL schema for Liveboard's tables",
+  },
+  {
+    key: "databaseLockTimeoutMs",
+    env: "DATABASE_LOCK_TIMEOUT_MS",
+    kind: "int",
+    default: "5000",
+    min: 10,
+    help: "PostgreSQL lock and statement wait before a 503",
   },
   { key: "demo", env: "DEMO", kind: "bool", default: "false", help: "demo mode" },
   { key: "seed", env: "SEED", kind: "bool", default: "false", help: "seed demo data" },
@@ -359,13 +378,32 @@ export function loadConfig(
 /** The default database in demo mode. */
 export const DEMO_DATABASE = "./data/demo.db";
 
+/** Which store a DATABASE_URL names: a `postgres://` URL, or else a SQLite path. */
+export function storeKind(databaseUrl: string): "postgres" | "sqlite" {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl) ? "postgres" : "sqlite";
+}
+
 /** Checks that need more than one value's syntax. */
 function checkCombined(config: Config): void {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(config.databaseUrl);
-  if (scheme) {
+  if (scheme && storeKind(config.databaseUrl) !== "postgres") {
     throw new ConfigError(
       `Invalid DATABASE_URL "${redact(config.databaseUrl)}": ${scheme[1]}:// is not supported; ` +
-        "give a SQLite file path",
+        "give a SQLite file path or a postgres:// URL",
+    );
+  }
+  if (scheme) {
+    try {
+      new URL(config.databaseUrl);
+    } catch {
+      throw new ConfigError(
+        `Invalid DATABASE_URL "${redact(config.databaseUrl)}": not a valid postgres:// URL`,
+      );
+    }
+  }
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
+    throw new ConfigError(
+      `Invalid DATABASE_SCHEMA "${config.databaseSchema}": use lower-case letters, digits and _`,
     );
   }
   if (config.transports.length === 0) {

@@ -1,24 +1,15 @@
 /**
- * Assembles and runs one Liveboard server: opens the store (seeding in demo mode), wires
- * store → bus → transports, serves HTTP with `Deno.serve`, prunes the event log on a timer, and
- * shuts down gracefully: stop accepting, close every live connection with a reconnect hint,
- * answer parked polls, wait up to the deadline, then close the bus and the database.
+ * Runs one Liveboard server: takes the services from the composition root (services.ts), serves
+ * HTTP with `Deno.serve`, runs housekeeping on a timer, and shuts down gracefully: stop
+ * accepting, close every live connection with a reconnect hint, answer parked polls, wait up to
+ * the deadline, then close the services.
  */
-import { Actions } from "./actions.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import type { Services } from "./http/context.ts";
 import { log, setLogLevel } from "./log.ts";
-import { MemoryBus } from "./realtime/bus_memory.ts";
 import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
-import { ConnectionRegistry } from "./realtime/connections.ts";
-import { LongPolling } from "./realtime/polling.ts";
-import { MemoryPresence } from "./realtime/presence_memory.ts";
-import { SseTransport } from "./realtime/sse.ts";
-import { WebSocketTransport } from "./realtime/ws.ts";
-import { handleMessage } from "./realtime/ws_handlers.ts";
-import { seedDemoData } from "./store/seed.ts";
-import { SqliteStore } from "./store/store_sqlite.ts";
+import { closeServices, createServices } from "./services.ts";
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
@@ -47,42 +38,8 @@ function listenError(config: Config, error: unknown): string {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   setLogLevel(config.logLevel);
-  let store: SqliteStore;
-  try {
-    store = new SqliteStore(config.databaseUrl);
-  } catch (error) {
-    throw new ConfigError(`Cannot open DATABASE_URL "${config.databaseUrl}": ${errorText(error)}`);
-  }
-  if (config.demo || config.seed) await seedDemoData(store, config.pbkdf2Iterations);
-
-  const bus = new MemoryBus();
-  store.onCommit((event) => bus.publish(event));
-  const registry = new ConnectionRegistry();
-  const actions = new Actions(store);
-  const services: Services = {
-    config,
-    store,
-    bus,
-    registry,
-    actions,
-    sse: new SseTransport(store, bus, registry, {
-      heartbeatMs: config.sseHeartbeatMs,
-      retryMs: config.sseRetryMs,
-      queueBytes: config.sseQueueBytes,
-    }),
-    longPolling: new LongPolling(store, bus, registry, {
-      timeoutMs: config.longPollTimeoutMs,
-      maxPerUser: config.longPollMaxPerUser,
-    }),
-    websockets: new WebSocketTransport(store, bus, registry, actions, new MemoryPresence(), {
-      heartbeatMs: config.wsHeartbeatMs,
-      maxMessageBytes: config.wsMaxMessageBytes,
-      maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
-      bufferBytes: config.wsBufferBytes,
-      ephemeralRate: config.wsEphemeralRate,
-      typingTimeoutMs: config.typingTimeoutMs,
-    }, handleMessage),
-  };
+  const services = await createServices(config);
+  const { store, registry } = services;
   const app = createApp(services);
 
   const retention = {
@@ -120,7 +77,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }, (request, info) => app.fetch(request, { info }));
   } catch (error) {
     clearInterval(pruneTimer);
-    await store.close();
+    await closeServices(services);
     throw new ConfigError(listenError(config, error));
   }
   const address = await listening;
@@ -134,9 +91,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearInterval(pruneTimer);
       const drained = server.shutdown();
       registry.stop(CLOSE_REASONS.shutdown);
-      services.sse.stop();
-      services.longPolling.stop();
-      services.websockets.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), config.shutdownTimeoutMs);
@@ -148,8 +102,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         log.warn("shutdown deadline passed; connections still open are left to the process exit");
       }
       clearTimeout(timer);
-      await bus.close();
-      await store.close();
+      await closeServices(services);
       log.info("stopped");
     })();
 

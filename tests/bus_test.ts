@@ -7,11 +7,11 @@ import { FANOUT_CHUNK, MemoryBus } from "../src/realtime/bus_memory.ts";
 import { setLogLevel } from "../src/log.ts";
 import type { BoardEvent } from "../src/store/store.ts";
 import { seedDemoData } from "../src/store/seed.ts";
-import { SqliteStore } from "../src/store/store_sqlite.ts";
+import { SqliteStore } from "../src/store/sqlite/store.ts";
 
 const event = (id: number, boardId = "board-1"): BoardEvent => ({
   id,
-  type: "task_created",
+  type: "board_deleted",
   boardId,
   actorId: null,
   at: new Date().toISOString(),
@@ -83,7 +83,7 @@ Deno.test("the store publishes an event only after its transaction committed", a
     const seen: { id: number; stored: boolean }[] = [];
     store.onCommit((e) => {
       // Inside the listener the mutation is already visible to every reader.
-      store.getTask((e.task as { id: string } | undefined)?.id ?? "").then((task) =>
+      store.getTask(e.type === "task_created" ? e.task.id : "").then((task) =>
         seen.push({ id: e.id, stored: task !== null })
       );
     });

@@ -6,6 +6,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { type Config, configWith } from "../src/config.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
+import type { BoardEvent } from "../src/store/events.ts";
 
 /** In CI (`LIVEBOARD_REQUIRE_ALL=1`) nothing may be skipped: a missing tool fails the test. */
 export const REQUIRE_ALL = Deno.env.get("LIVEBOARD_REQUIRE_ALL") === "1";
@@ -259,15 +260,19 @@ export function queryDb(server: TestServer, sql: string, ...params: SQLInputValu
   }
 }
 
+/** A board event as tests read it: any field, by name. */
+export type WireEvent = BoardEvent & Record<string, unknown>;
+
 /** Runs `action` and returns its result with the events it appended to the log, oldest first. */
 export async function withEvents<T>(
   server: TestServer,
   action: () => Promise<T>,
-): Promise<{ result: T; events: Record<string, unknown>[] }> {
+): Promise<{ result: T; events: WireEvent[] }> {
   const { store } = server.services;
   const before = await store.cursor();
   const result = await action();
   const boards = queryDb(server, "SELECT DISTINCT board_id AS id FROM events WHERE seq > ?", before)
     .map((row) => row.id as string);
-  return { result, events: await store.eventsAfter(boards, before, 10_000) };
+  const { events } = await store.eventsAfter(boards, before, 10_000);
+  return { result, events: events as WireEvent[] };
 }

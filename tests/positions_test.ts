@@ -64,7 +64,7 @@ Deno.test("50 parallel moves keep every list's positions dense 0..n-1", async ()
   assert.equal([...byList.values()].flat().length, tasks.length, "no task lost or duplicated");
 
   // Replaying the 50 task_moved events from the log reproduces the final order.
-  const events = await server.services.store.eventsAfter(["board-1"], before, 1000);
+  const { events } = await server.services.store.eventsAfter(["board-1"], before, 1000);
   assert.equal(events.length, 50);
   assert.ok(events.every((e) => e.type === "task_moved"));
   const replayed = new Map<string, string[]>(

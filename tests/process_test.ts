@@ -104,7 +104,7 @@ Deno.test("main.ts serves in demo mode and exits 0 on SIGTERM with a stream open
         assert.match(output(), /in demo mode/);
         assert.match(
           output(),
-          /config: PORT=0 HOST=127\.0\.0\.1 DATABASE_URL=\S+process\.db DEMO=true /,
+          /config: PORT=0 HOST=127\.0\.0\.1 DATABASE_URL=\S+process\.db (\S+ )*DEMO=true /,
         );
         const tasks = await expectStatus(await fetch(`${url}/boards/board-1/tasks`), 200);
         assert.equal(tasks.length, 4);

@@ -18,6 +18,7 @@ import {
   type TestServer,
   waitFor,
   waitForConnections,
+  type WireEvent,
 } from "./helpers.ts";
 
 const NORMAL = { demo: false, seed: true } as const;
@@ -41,7 +42,7 @@ async function idsThrough(reader: SseReader, lastId: number, timeoutMs = 5000): 
 }
 
 async function logIds(server: TestServer, boards: string[], after: number): Promise<number[]> {
-  const events = await server.services.store.eventsAfter(boards, after, 1_000_000);
+  const { events } = await server.services.store.eventsAfter(boards, after, 1_000_000);
   return events.map((e) => e.id);
 }
 
@@ -92,12 +93,12 @@ Deno.test("each event arrives as id, event and data lines, byte for byte as in t
   for (const type of ["task_created", "task_moved", "task_deleted"]) {
     assert.equal((await stream.nextData()).event, type);
   }
-  const events = await server.services.store.eventsAfter(["board-1"], 0, 100);
+  const { events } = await server.services.store.eventsAfter(["board-1"], 0, 100);
   const expected = events.map((e: BoardEvent) =>
     `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`
   ).join("");
   assert.equal(stream.raw.slice(before), expected);
-  const [created, moved, deleted] = events;
+  const [created, moved, deleted] = events as WireEvent[];
   assert.deepEqual(created.task, task);
   assert.equal(moved.fromListId, "list-todo");
   assert.deepEqual([deleted.taskId, deleted.listId], [task.id, "list-done"]);

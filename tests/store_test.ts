@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { seedDemoData } from "../src/store/seed.ts";
 import type { BoardEvent } from "../src/store/store.ts";
-import { SqliteStore } from "../src/store/store_sqlite.ts";
+import { SqliteStore } from "../src/store/sqlite/store.ts";
 import {
   expectError,
   expectStatus,
@@ -87,7 +87,7 @@ Deno.test("the event log is pruned to the retention count on a timer", async () 
   await waitFor(async () => (await server.services.store.prunedThrough()) === cursor - 3, {
     what: "the prune timer",
   });
-  const kept = await server.services.store.eventsAfter(["board-1"], 0, 100);
+  const { events: kept } = await server.services.store.eventsAfter(["board-1"], 0, 100);
   assert.deepEqual(kept.map((e) => e.id), [cursor - 2, cursor - 1, cursor]);
 });
 
@@ -108,7 +108,7 @@ Deno.test("pruning by age removes only events older than the window", async () =
   assert.equal(await store.prune({ maxCount: 1000, maxAgeMs: 3600_000 }), cursor - 2);
   assert.equal(await store.prunedThrough(), cursor - 2);
   assert.equal(await store.prune({ maxCount: 1000, maxAgeMs: 3600_000 }), 0, "nothing more to do");
-  const kept = await store.eventsAfter(["board-1"], 0, 100);
+  const { events: kept } = await store.eventsAfter(["board-1"], 0, 100);
   assert.deepEqual(kept.map((e) => e.id), [cursor - 1, cursor]);
 });
 

@@ -1,13 +1,13 @@
 /**
- * Task order by rank (`src/store/sqlite_task_ranks.ts`): positions stay dense and in order when
+ * Task order by rank (`src/store/sqlite/task_ranks.ts`): positions stay dense and in order when
  * ranks run out of room between two neighbours and the list is renumbered, and migration 2 turns
  * the stored positions of an existing database into ranks without changing any task's place.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { migrate } from "../src/store/migrations_sqlite.ts";
+import { migrate } from "../src/store/sqlite/migrations.ts";
 import { seedDemoData } from "../src/store/seed.ts";
-import { SqliteStore } from "../src/store/store_sqlite.ts";
+import { SqliteStore } from "../src/store/sqlite/store.ts";
 
 /** A seeded store in a temporary directory, and a second connection to its file. */
 async function withStore(fn: (store: SqliteStore, db: DatabaseSync) => Promise<void>) {
@@ -66,8 +66,9 @@ Deno.test("neighbours with no rank between them are renumbered within the move",
       position: 1,
     });
     assert.equal(value.position, 1);
-    assert.equal(event.fromListId, "list-in-progress");
-    assert.equal(event.fromPosition, 0);
+    assert.equal(event.type, "task_moved");
+    assert.equal(event.type === "task_moved" && event.fromListId, "list-in-progress");
+    assert.equal(event.type === "task_moved" && event.fromPosition, 0);
     assert.deepEqual(await listOrder(store, "list-todo"), ["task-1", "task-3", "task-2"]);
     assert.deepEqual(await listOrder(store, "list-in-progress"), []);
     const ranks = db.prepare("SELECT id, rank FROM tasks WHERE list_id = 'list-todo' ORDER BY rank")

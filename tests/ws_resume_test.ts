@@ -35,7 +35,7 @@ Deno.test("join with a cursor replays the events after it exactly once, in order
   await waitFor(() => client.received.some((m) => m.id === end), { what: "the last event" });
 
   const ids = client.received.filter((m) => typeof m.id === "number").map((m) => m.id);
-  const expected = (await store.eventsAfter(["board-1"], start, 10_000)).map((e) => e.id);
+  const expected = (await store.eventsAfter(["board-1"], start, 10_000)).events.map((e) => e.id);
   assert.deepEqual(ids, expected);
   // The presence snapshot comes before any replayed event.
   const types = client.received.map((m) => m.type);

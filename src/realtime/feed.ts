@@ -78,22 +78,23 @@ export class EventFeed {
       } else {
         this.#lastDelivered = after;
         while (!this.#stopped && this.#boards.size > 0) {
-          // The log may be pruned while a slow client catches up: a gap means resync.
-          if (this.#lastDelivered < await this.store.prunedThrough()) {
-            this.handlers.resync(this.#lastDelivered = await this.store.cursor());
-            break;
-          }
           const page = await this.store.eventsAfter(
             [...this.#boards],
             this.#lastDelivered,
             REPLAY_PAGE,
           );
-          for (const event of page) {
+          // The log may be pruned while a slow client catches up: a gap means resync. The
+          // horizon comes with the page, in the same read, so no prune can slip between.
+          if (this.#lastDelivered < page.prunedThrough) {
+            this.handlers.resync(this.#lastDelivered = await this.store.cursor());
+            break;
+          }
+          for (const event of page.events) {
             if (this.#stopped) return;
             this.#deliver(new PublishedEvent(event), true);
             await this.handlers.drained?.();
           }
-          if (page.length < REPLAY_PAGE) break;
+          if (page.events.length < REPLAY_PAGE) break;
         }
       }
     }

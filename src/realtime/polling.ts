@@ -44,10 +44,13 @@ export async function shortPoll(
   if ("time" in since) {
     return { tasks: await store.tasksUpdatedSince(boardId, since.time), cursor, timestamp };
   }
-  if (await isStale(store, since.cursor, cursor)) {
+  const page = since.cursor > cursor
+    ? null
+    : await store.eventsAfter([boardId], since.cursor, MAX_EVENTS);
+  if (!page || since.cursor < page.prunedThrough) {
     return { data: [], cursor, timestamp, resync: true };
   }
-  const data = await store.eventsAfter([boardId], since.cursor, MAX_EVENTS);
+  const data = page.events;
   // With a full page the client polls again from the last event; otherwise it is up to date.
   // Writes may commit between reading the cursor and the events: never answer a cursor older
   // than the newest event returned.
@@ -164,7 +167,12 @@ class LongPollWaiter implements Connection {
     (async () => {
       do {
         this.#readAgain = false;
-        const data = await this.polling.store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
+        const page = await this.polling.store.eventsAfter([this.boardId], this.cursor, MAX_EVENTS);
+        if (this.cursor < page.prunedThrough) {
+          const cursor = await this.polling.store.cursor();
+          return this.#finish({ data: [], timeout: false, cursor, resync: true });
+        }
+        const data = page.events;
         if (data.length > 0) {
           return this.#finish({ data, timeout: false, cursor: data[data.length - 1].id });
         }

@@ -9,6 +9,7 @@
  */
 import type { Caller } from "../auth.ts";
 import { log } from "../log.ts";
+import { removedUserId } from "../store/events.ts";
 import type { Store } from "../store/store.ts";
 import type { Bus, PublishedEvent } from "./bus.ts";
 import { CLOSE_REASONS, type CloseReason } from "./close_reasons.ts";
@@ -202,11 +203,10 @@ class SseConnection implements Connection {
   #onEvent(published: PublishedEvent, catchingUp: boolean): void {
     this.#write(sseFrame(published), catchingUp);
     const { id, type, boardId } = published.event;
-    const member = published.event.member as { userId?: string } | undefined;
     if (type === "board_deleted") this.#leave(boardId, CLOSE_REASONS.boardDeleted);
     // A removal replayed from before the membership check was undone since (the caller is a
     // member again); only later ones end the board for this stream.
-    if (type === "member_removed" && member?.userId === this.userId && id > this.#checkedAt) {
+    if (removedUserId(published.event) === this.userId && id > this.#checkedAt) {
       this.#leave(boardId, CLOSE_REASONS.forbidden);
     }
   }

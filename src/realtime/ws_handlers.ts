@@ -8,6 +8,7 @@ import type { Actions } from "../actions.ts";
 import type { Caller } from "../auth.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
+import { removedUserId } from "../store/events.ts";
 import type { PublishedEvent } from "./bus.ts";
 import { CLOSE_REASONS } from "./close_reasons.ts";
 import { EventFeed } from "./feed.ts";
@@ -184,9 +185,7 @@ function checkAccess(
   checkedAt: number,
 ): void {
   const { type, id } = published.event;
-  const member = published.event.member as { userId?: string } | undefined;
-  const removed = type === "member_removed" && member?.userId === connection.userId &&
-    id > checkedAt;
+  const removed = removedUserId(published.event) === connection.userId && id > checkedAt;
   if (type !== "board_deleted" && !removed) return;
   if (!connection.memberships.has(boardId)) return; // already left
   void connection.leaveBoard(boardId);

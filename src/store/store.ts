@@ -1,11 +1,34 @@
 /**
  * The store contract: every read and every mutation of boards, lists, tasks, members, accounts
- * and the durable event log. Each mutation commits atomically together with exactly one event
- * row and returns both (several mutations may share one transaction as long as each succeeds or
- * fails alone); the event goes to the `onCommit` listener (the bus) right after the commit, in
- * seq order, before the mutation's promise resolves. Methods return Promises so a PostgreSQL
- * store can implement the same contract.
+ * and the durable event log, and what any implementation (SQLite in sqlite/, PostgreSQL in
+ * postgres/) must guarantee. Methods return Promises. The rules both apply are in rules.ts, the
+ * events they write in events.ts; an implementation holds only its SQL.
+ *
+ * Guarantees every implementation gives:
+ * - **One event per mutation, atomically.** A mutation's rows and its one event row commit
+ *   together or not at all (several mutations may share a transaction, each succeeding or failing
+ *   alone). A refused mutation writes nothing and leaves no hole in the seqs.
+ * - **Commit order is seq order, and seqs are dense.** Event N+1 never becomes visible before
+ *   event N: whoever reads seq N+1 can rely on N being readable too. Seqs never go back, even
+ *   when the newest events are pruned.
+ * - **The commit listener** gets each committed event right after its COMMIT, in seq order, on
+ *   this instance, before the mutation's promise resolves; nothing is published or answered
+ *   before it is durable and visible to readers.
+ * - **`cursor()`** is the highest committed seq, with nothing uncommitted below it.
+ * - **`snapshot()`** is one consistent read: the board, lists, tasks, members and `cursor` are of
+ *   the same moment, so replaying events after `cursor` on it gives the current board.
+ * - **`eventsAfter()`** reads the prune horizon in the same consistent read as its page.
+ * - **Authorization inside the transaction.** Every board mutation re-reads the actor's role in
+ *   its own transaction: a member removed concurrently cannot write once more.
+ * - **Errors** are `DomainError`s with a code (errors.ts), the same on every store:
+ *   `not_found` (the board, list, task or member is missing, or the actor is not a member — a
+ *   non-member learns nothing), `forbidden` (a member doing an owner's change),
+ *   `version_conflict` (with the current `task`), `invalid_assignee`, `invalid_list`,
+ *   `already_member`, `owner_cannot_leave`, `email_taken`; `store_unavailable` when the database
+ *   cannot be reached or a lock or statement timed out (retry later). Anything else is a bug.
  */
+
+import type { BoardEvent } from "./events.ts";
 
 export type Role = "owner" | "member";
 
@@ -70,15 +93,17 @@ export interface Snapshot {
   cursor: number;
 }
 
-/** One row of the event log as it goes on the wire: `{type, id, boardId, actorId, at, ...payload}`. */
-export interface BoardEvent {
-  /** The global, monotonically increasing sequence number: the event cursor. */
-  id: number;
-  type: string;
-  boardId: string;
-  actorId: string | null;
-  at: string;
-  [field: string]: unknown;
+export type { BoardEvent } from "./events.ts";
+
+/** A page of the event log, read in one consistent step with the prune horizon. */
+export interface EventPage {
+  /** Events with seq > the cursor asked for, oldest first. */
+  events: BoardEvent[];
+  /**
+   * Every event with seq <= this may have been pruned, as of the same read as `events`: when
+   * the cursor asked for is below it, the page may have a hole and the reader must resync.
+   */
+  prunedThrough: number;
 }
 
 /** What every mutation returns: its result and the event it committed with it. */
@@ -99,7 +124,7 @@ export interface TaskChanges {
   title?: string;
   description?: string;
   assigneeId?: string | null;
-  /** When given, the update is refused with 409 unless it equals the stored version. */
+  /** When given, the update is refused (`version_conflict`) unless it is the stored version. */
   version?: number;
 }
 
@@ -122,11 +147,23 @@ export interface RetentionPolicy {
 export interface Store {
   /**
    * Registers the function that receives each event right after its transaction commits, in
-   * commit (= seq) order. Wiring points this at the bus; transports rely on the order.
+   * commit (= seq) order. Wiring points this at the bus (or the relay); transports rely on the
+   * order. Only events committed by this instance reach it.
    */
   onCommit(listener: (event: BoardEvent) => void): void;
 
-  // Accounts and sessions.
+  /** Resolves when the database answers; rejects with `store_unavailable` when it does not. */
+  ping(): Promise<void>;
+
+  /**
+   * Writes the seed's rows once per database, in one transaction, under a lock so that several
+   * instances starting together seed once; writes no events. `build` (which may be slow: it
+   * hashes passwords) runs only when the database has not been seeded. True when it seeded.
+   */
+  seed(build: () => Promise<SeedData>): Promise<boolean>;
+
+  // Accounts and sessions. Emails are compared whatever their letter case.
+  /** Creates an account; `email_taken` when the email (in any case) has one. */
   createUser(input: { email: string; name: string; passwordHash: string }): Promise<User>;
   findUserByEmail(email: string): Promise<{ user: User; passwordHash: string | null } | null>;
   getUser(id: string): Promise<User | null>;
@@ -175,14 +212,41 @@ export interface Store {
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>>;
 
   // The event log.
-  /** The seq of the newest event (0 when none was ever written). */
+  /** The highest committed seq (0 when none was ever written), nothing uncommitted below it. */
   cursor(): Promise<number>;
-  /** Events of these boards with seq > after, oldest first, at most `limit`. */
-  eventsAfter(boardIds: string[], after: number, limit: number): Promise<BoardEvent[]>;
+  /**
+   * Events of these boards (null: of every board) with seq > after, oldest first, at most
+   * `limit`, with the prune horizon of the same read.
+   */
+  eventsAfter(boardIds: readonly string[] | null, after: number, limit: number): Promise<EventPage>;
   /** Every event with seq <= this value may have been pruned: older cursors must resync. */
   prunedThrough(): Promise<number>;
-  /** Deletes events outside the retention window; returns how many went. */
+  /**
+   * Deletes events outside the retention window and moves the prune horizon with them, in one
+   * transaction (on a shared database, one instance prunes at a time); returns how many went.
+   */
   prune(policy: RetentionPolicy): Promise<number>;
 
   close(): Promise<void>;
+}
+
+/** Rows written as they are (ids and times included) by `Store.seed`: the demo data. */
+export interface SeedData {
+  users: { id: string; email: string; name: string; passwordHash: string | null }[];
+  boards: { id: string; title: string; ownerId: string }[];
+  members: { boardId: string; userId: string; role: Role }[];
+  lists: { id: string; boardId: string; title: string; position: number }[];
+  /** `rank` orders a list's tasks (0, 1, … gives positions 0, 1, …). */
+  tasks: {
+    id: string;
+    boardId: string;
+    listId: string;
+    title: string;
+    description: string;
+    assigneeId: string | null;
+    rank: number;
+    createdBy: string;
+  }[];
+  /** The time written on every seeded row. */
+  at: string;
 }

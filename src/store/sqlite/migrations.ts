@@ -75,7 +75,7 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_created ON events(created_at);
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   `,
-  // 2: tasks are ordered by a rank instead of a stored dense position (see sqlite_task_ranks.ts),
+  // 2: tasks are ordered by a rank instead of a stored dense position (see task_ranks.ts),
   // so a move writes one row instead of renumbering the rest of two lists; lists count their
   // tasks, kept by triggers, so a task added at the end learns its position without a count.
   // STRICT tables cannot drop an indexed column in place: rebuild tasks, ranks = old positions.

@@ -1,28 +1,34 @@
 /**
  * The SQLite store: `Store` on top of `SqliteDatabase` (connection, statements, group commit),
- * `sqlite_rows.ts` (row mappers, ids), `sqlite_positions.ts` (dense list positions),
- * `sqlite_task_ranks.ts` (task order, and the dense task positions read from it) and
- * `sqlite_event_log.ts` (the event log). Every mutation and its event row commit together, each
+ * `rows.ts` (row mappers, ids), `positions.ts` (dense list positions),
+ * `task_ranks.ts` (task order, and the dense task positions read from it) and
+ * `event_log.ts` (the event log). Every mutation and its event row commit together, each
  * in its own savepoint of a shared transaction; this file holds the reads and the writes of each
  * mutation, with the checks that refuse bad ones (`AppError`).
  */
-import type { SQLInputValue } from "node:sqlite";
-import { badRequest, conflict, notFound } from "../errors.ts";
-import { SqliteDatabase } from "./sqlite_db.ts";
+import { notFound } from "../../errors.ts";
+import { boardEvents, type NewEvent } from "../events.ts";
 import {
-  appendEvent,
-  currentSeq,
-  eventsAfter,
-  prunedThrough,
-  pruneEvents,
-} from "./sqlite_event_log.ts";
-import { closeListSlot, moveList, openListSlot } from "./sqlite_positions.ts";
-import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./sqlite_task_ranks.ts";
-import { newId, now, toBoard, toList, toMember, toTask, toUser } from "./sqlite_rows.ts";
+  alreadyMember,
+  checkAssignee,
+  checkRemovable,
+  checkSameBoard,
+  checkVersion,
+  DEFAULT_LISTS,
+  emailTaken,
+  type Need,
+  requireRole,
+} from "../rules.ts";
+import { SqliteDatabase } from "./db.ts";
+import { appendEvent, currentSeq, eventsAfter, prunedThrough, pruneEvents } from "./event_log.ts";
+import { closeListSlot, moveList, openListSlot } from "./positions.ts";
+import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./task_ranks.ts";
+import { newId, now, toBoard, toList, toMember, toTask, toUser } from "./rows.ts";
+import type { BoardEvent } from "../events.ts";
 import type {
   Board,
-  BoardEvent,
   BoardSummary,
+  EventPage,
   List,
   ListChanges,
   Member,
@@ -30,19 +36,19 @@ import type {
   NewTask,
   RetentionPolicy,
   Role,
+  SeedData,
   Snapshot,
   Store,
   Task,
   TaskChanges,
   TaskMove,
   User,
-} from "./store.ts";
+} from "../store.ts";
 
-/** What a mutation's body returns: the board its event belongs to, its result, its payload. */
+/** What a mutation's body returns: its result and the event to append with it. */
 interface MutationOutcome<T> {
-  boardId: string;
   value: T;
-  payload: Record<string, unknown>;
+  event: NewEvent;
 }
 
 /** `Store` backed by one SQLite file (or `:memory:`). */
@@ -58,14 +64,33 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Queues a mutation for the next group commit. `fn` names the board the event belongs to, so
-   * rows it has to read anyway (a task, a list) are read once, inside the transaction.
+   * Queues a mutation for the next group commit. `fn` runs inside the transaction: it reads what
+   * it needs (the actor's role included), writes, and names its event.
    */
-  #mutate<T>(type: string, actorId: string, fn: () => MutationOutcome<T>): Promise<Mutation<T>> {
+  #mutate<T>(actorId: string, fn: () => MutationOutcome<T>): Promise<Mutation<T>> {
     return this.#db.enqueue(() => {
-      const { boardId, value, payload } = fn();
-      return { value, event: appendEvent(this.#db, boardId, type, actorId, payload) };
+      const { value, event } = fn();
+      return { value, event: appendEvent(this.#db, actorId, event) };
     });
+  }
+
+  /** The actor's role on a board, checked inside the mutation's transaction (rules.ts). */
+  #requireRole(boardId: string, actorId: string, need: Need, what: string, id: string): void {
+    requireRole(this.#role(boardId, actorId), need, what, id, boardId);
+  }
+
+  #role(boardId: string, userId: string): Role | null {
+    const row = this.#db.get(
+      "SELECT role FROM board_members WHERE board_id = ? AND user_id = ?",
+      boardId,
+      userId,
+    );
+    return row ? row.role as Role : null;
+  }
+
+  ping(): Promise<void> {
+    this.#db.get("SELECT 1");
+    return Promise.resolve();
   }
 
   // ---- accounts -------------------------------------------------------------------------
@@ -73,7 +98,7 @@ export class SqliteStore implements Store {
   createUser(input: { email: string; name: string; passwordHash: string }): Promise<User> {
     return Promise.resolve().then(() => {
       if (this.#db.get("SELECT 1 FROM users WHERE email = ?", input.email)) {
-        throw conflict("email_taken", `An account for "${input.email}" already exists`);
+        throw emailTaken(input.email);
       }
       const id = newId("user");
       this.#db.run(
@@ -150,12 +175,7 @@ export class SqliteStore implements Store {
   }
 
   memberRole(boardId: string, userId: string): Promise<Role | null> {
-    const row = this.#db.get(
-      "SELECT role FROM board_members WHERE board_id = ? AND user_id = ?",
-      boardId,
-      userId,
-    );
-    return Promise.resolve(row ? row.role as Role : null);
+    return Promise.resolve(this.#role(boardId, userId));
   }
 
   #snapshot(boardId: string): Snapshot | null {
@@ -193,7 +213,7 @@ export class SqliteStore implements Store {
         actorId,
         at,
       );
-      ["To do", "In progress", "Done"].forEach((listTitle, position) => {
+      DEFAULT_LISTS.forEach((listTitle, position) => {
         this.#db.run(
           "INSERT INTO lists (id, board_id, title, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
           newId("list"),
@@ -204,32 +224,32 @@ export class SqliteStore implements Store {
           at,
         );
       });
-      const event = appendEvent(this.#db, boardId, "board_created", actorId, {
-        board: toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!),
-      });
+      const board = toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!);
+      const event = appendEvent(this.#db, actorId, boardEvents.boardCreated(board));
       return { value: this.#snapshot(boardId)!, event };
     });
   }
 
   renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
-    return this.#mutate("board_updated", actorId, () => {
-      const changed = this.#db.run(
-        "UPDATE boards SET title = ?, updated_at = ? WHERE id = ?",
-        title,
-        now(),
-        boardId,
+    return this.#mutate(actorId, () => {
+      this.#requireRole(boardId, actorId, "owner", "Board", boardId);
+      const board = toBoard(
+        this.#db.get(
+          "UPDATE boards SET title = ?, updated_at = ? WHERE id = ? RETURNING *",
+          title,
+          now(),
+          boardId,
+        )!,
       );
-      if (changed.changes === 0) throw notFound("Board", boardId);
-      const board = toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!);
-      return { boardId, value: board, payload: { board } };
+      return { value: board, event: boardEvents.boardUpdated(board) };
     });
   }
 
   deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
-    return this.#mutate("board_deleted", actorId, () => {
-      const changed = this.#db.run("DELETE FROM boards WHERE id = ?", boardId);
-      if (changed.changes === 0) throw notFound("Board", boardId);
-      return { boardId, value: { boardId }, payload: {} };
+    return this.#mutate(actorId, () => {
+      this.#requireRole(boardId, actorId, "owner", "Board", boardId);
+      this.#db.run("DELETE FROM boards WHERE id = ?", boardId);
+      return { value: { boardId }, event: boardEvents.boardDeleted(boardId) };
     });
   }
 
@@ -258,10 +278,9 @@ export class SqliteStore implements Store {
   }
 
   addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate("member_added", actorId, () => {
-      if (this.#member(boardId, userId)) {
-        throw conflict("already_member", `User "${userId}" is already a member of this board`);
-      }
+    return this.#mutate(actorId, () => {
+      this.#requireRole(boardId, actorId, "owner", "Board", boardId);
+      if (this.#member(boardId, userId)) throw alreadyMember(userId);
       this.#db.run(
         "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'member', ?)",
         boardId,
@@ -269,23 +288,22 @@ export class SqliteStore implements Store {
         now(),
       );
       const member = this.#member(boardId, userId)!;
-      return { boardId, value: member, payload: { member } };
+      return { value: member, event: boardEvents.memberAdded(member) };
     });
   }
 
   removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate("member_removed", actorId, () => {
-      const member = this.#member(boardId, userId);
-      if (!member) throw notFound("Member", userId);
-      if (member.role === "owner") {
-        throw badRequest("owner_cannot_leave", "The board's owner cannot be removed");
-      }
+    return this.#mutate(actorId, () => {
+      // Members may remove themselves (leave); only the owner removes others.
+      const need = userId === actorId ? "member" : "owner";
+      this.#requireRole(boardId, actorId, need, "Board", boardId);
+      const member = checkRemovable(this.#member(boardId, userId), userId);
       this.#db.run(
         "DELETE FROM board_members WHERE board_id = ? AND user_id = ?",
         boardId,
         userId,
       );
-      return { boardId, value: member, payload: { member } };
+      return { value: member, event: boardEvents.memberRemoved(member) };
     });
   }
 
@@ -322,10 +340,8 @@ export class SqliteStore implements Store {
     title: string,
     position?: number,
   ): Promise<Mutation<List>> {
-    return this.#mutate("list_created", actorId, () => {
-      if (!this.#db.get("SELECT 1 FROM boards WHERE id = ?", boardId)) {
-        throw notFound("Board", boardId);
-      }
+    return this.#mutate(actorId, () => {
+      this.#requireRole(boardId, actorId, "member", "Board", boardId);
       const at = openListSlot(this.#db, boardId, position);
       const stamp = now();
       const list = toList(
@@ -340,15 +356,15 @@ export class SqliteStore implements Store {
           stamp,
         )!,
       );
-      return { boardId, value: list, payload: { list } };
+      return { value: list, event: boardEvents.listCreated(list) };
     });
   }
 
   updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
-    const moving = changes.position !== undefined;
-    return this.#mutate(moving ? "list_moved" : "list_updated", actorId, () => {
+    return this.#mutate(actorId, () => {
       const current = this.#list(listId);
       if (!current) throw notFound("List", listId);
+      this.#requireRole(current.boardId, actorId, "member", "List", listId);
       if (changes.position !== undefined) {
         const to = moveList(this.#db, current.boardId, current.position, changes.position);
         this.#db.run("UPDATE lists SET position = ? WHERE id = ?", to, listId);
@@ -360,21 +376,21 @@ export class SqliteStore implements Store {
         listId,
       );
       const list = this.#list(listId)!;
-      return {
-        boardId: current.boardId,
-        value: list,
-        payload: moving ? { list, fromPosition: current.position } : { list },
-      };
+      const event = changes.position !== undefined
+        ? boardEvents.listMoved(list, current.position)
+        : boardEvents.listUpdated(list);
+      return { value: list, event };
     });
   }
 
   deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return this.#mutate("list_deleted", actorId, () => {
+    return this.#mutate(actorId, () => {
       const list = this.#list(listId);
       if (!list) throw notFound("List", listId);
+      this.#requireRole(list.boardId, actorId, "member", "List", listId);
       this.#db.run("DELETE FROM lists WHERE id = ?", listId);
       closeListSlot(this.#db, list.boardId, list.position);
-      return { boardId: list.boardId, value: list, payload: { listId, list } };
+      return { value: list, event: boardEvents.listDeleted(list) };
     });
   }
 
@@ -425,29 +441,15 @@ export class SqliteStore implements Store {
   }
 
   #checkAssignee(boardId: string, assigneeId: string | null | undefined) {
-    if (assigneeId && !this.#member(boardId, assigneeId)) {
-      throw badRequest(
-        "invalid_assignee",
-        `Cannot assign to "${assigneeId}": not a member of this board`,
-      );
-    }
-  }
-
-  #checkVersion(task: Task, version: number | undefined) {
-    if (version !== undefined && version !== task.version) {
-      throw conflict(
-        "version_conflict",
-        `Task "${task.id}" is at version ${task.version}, not ${version}`,
-        { task },
-      );
-    }
+    checkAssignee(assigneeId, !!assigneeId && this.#role(boardId, assigneeId) !== null);
   }
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
-    return this.#mutate("task_created", actorId, () => {
+    return this.#mutate(actorId, () => {
       const found = this.#listWithCount(input.listId);
       if (!found) throw notFound("List", input.listId);
       const { list, taskCount } = found;
+      this.#requireRole(list.boardId, actorId, "member", "List", list.id);
       this.#checkAssignee(list.boardId, input.assigneeId);
       const id = newId("task");
       const { rank, position } = placeTask(this.#db, list.id, id, taskCount, input.position);
@@ -468,20 +470,22 @@ export class SqliteStore implements Store {
         stamp,
       )!;
       const task = toTask({ ...row, position });
-      return { boardId: list.boardId, value: task, payload: { task } };
+      return { value: task, event: boardEvents.taskCreated(task) };
     });
   }
 
-  #loadTask(taskId: string): Task {
+  /** The task, when it exists and the actor is a member of its board. */
+  #loadTask(taskId: string, actorId: string): Task {
     const task = this.#task(taskId);
     if (!task) throw notFound("Task", taskId);
+    this.#requireRole(task.boardId, actorId, "member", "Task", taskId);
     return task;
   }
 
   updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return this.#mutate("task_updated", actorId, () => {
-      const current = this.#loadTask(taskId);
-      this.#checkVersion(current, changes.version);
+    return this.#mutate(actorId, () => {
+      const current = this.#loadTask(taskId, actorId);
+      checkVersion(current, changes.version);
       this.#checkAssignee(current.boardId, changes.assigneeId);
       const row = this.#db.get(
         `UPDATE tasks SET title = ?, description = ?, assignee_id = ?, version = version + 1,
@@ -493,22 +497,17 @@ export class SqliteStore implements Store {
         taskId,
       )!;
       const task = toTask({ ...row, position: current.position }); // An edit does not move it.
-      return { boardId: current.boardId, value: task, payload: { task } };
+      return { value: task, event: boardEvents.taskUpdated(task) };
     });
   }
 
   moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return this.#mutate("task_moved", actorId, () => {
-      const current = this.#loadTask(taskId);
-      this.#checkVersion(current, move.version);
+    return this.#mutate(actorId, () => {
+      const current = this.#loadTask(taskId, actorId);
+      checkVersion(current, move.version);
       const found = this.#listWithCount(move.listId);
-      if (!found || found.list.boardId !== current.boardId) {
-        throw badRequest(
-          "invalid_list",
-          `Cannot move task "${taskId}": list "${move.listId}" is not on its board`,
-        );
-      }
-      const { list: target, taskCount } = found;
+      const target = checkSameBoard(current, found?.list ?? null, move.listId);
+      const taskCount = found!.taskCount;
       const others = taskCount - (target.id === current.listId ? 1 : 0); // Not itself.
       const { rank, position } = placeTask(this.#db, target.id, taskId, others, move.position);
       const row = this.#db.get(
@@ -520,20 +519,16 @@ export class SqliteStore implements Store {
         taskId,
       )!;
       const task = toTask({ ...row, position });
-      return {
-        boardId: current.boardId,
-        value: task,
-        payload: { task, fromListId: current.listId, fromPosition: current.position },
-      };
+      return { value: task, event: boardEvents.taskMoved(task, current) };
     });
   }
 
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return this.#mutate("task_deleted", actorId, () => {
-      const task = this.#loadTask(taskId);
+    return this.#mutate(actorId, () => {
+      const task = this.#loadTask(taskId, actorId);
       // The tasks after it move up one position by themselves: positions are counted on read.
       this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
-      return { boardId: task.boardId, value: task, payload: { taskId, listId: task.listId } };
+      return { value: task, event: boardEvents.taskDeleted(task) };
     });
   }
 
@@ -543,7 +538,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(currentSeq(this.#db));
   }
 
-  eventsAfter(boardIds: string[], after: number, limit: number): Promise<BoardEvent[]> {
+  eventsAfter(
+    boardIds: readonly string[] | null,
+    after: number,
+    limit: number,
+  ): Promise<EventPage> {
     return Promise.resolve(eventsAfter(this.#db, boardIds, after, limit));
   }
 
@@ -555,22 +554,86 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(() => pruneEvents(this.#db, policy));
   }
 
-  // ---- demo seed ----------------------------------------------------------------------------
+  // ---- seed ---------------------------------------------------------------------------------
 
-  /** Whether the demo seed has run on this database. */
-  isSeeded(): boolean {
+  #isSeeded(): boolean {
     return this.#db.get("SELECT 1 FROM meta WHERE key = 'seeded'") !== undefined;
   }
 
   /**
-   * Runs the demo seed's raw SQL in one transaction, once per database: a later start must not
-   * bring back rows users deleted since (that would also break position density, silently).
+   * Writes the seed in one write transaction, once per database: a later start must not bring
+   * back rows users deleted since (that would also break position density, silently). BEGIN
+   * IMMEDIATE is the lock: a second process on the same file waits, then finds it seeded.
    */
-  seedOnce(fn: (run: (sql: string, ...params: SQLInputValue[]) => void) => void): void {
-    this.#db.transaction(() => {
-      if (this.isSeeded()) return;
-      fn((sql, ...params) => this.#db.run(sql, ...params));
+  async seed(build: () => Promise<SeedData>): Promise<boolean> {
+    if (this.#isSeeded()) return false;
+    const data = await build();
+    return this.#db.transaction(() => {
+      if (this.#isSeeded()) return false;
+      const { at } = data;
+      for (const u of data.users) {
+        this.#db.run(
+          `INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          u.id,
+          u.email,
+          u.name,
+          u.passwordHash,
+          at,
+        );
+      }
+      for (const b of data.boards) {
+        this.#db.run(
+          `INSERT INTO boards (id, title, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          b.id,
+          b.title,
+          b.ownerId,
+          at,
+          at,
+        );
+      }
+      for (const m of data.members) {
+        this.#db.run(
+          `INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          m.boardId,
+          m.userId,
+          m.role,
+          at,
+        );
+      }
+      for (const l of data.lists) {
+        this.#db.run(
+          `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          l.id,
+          l.boardId,
+          l.title,
+          l.position,
+          at,
+          at,
+        );
+      }
+      for (const t of data.tasks) {
+        this.#db.run(
+          `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,
+             version, created_by, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          t.id,
+          t.boardId,
+          t.listId,
+          t.title,
+          t.description,
+          t.assigneeId,
+          t.rank,
+          t.createdBy,
+          at,
+          at,
+        );
+      }
       this.#db.run("INSERT INTO meta (key, value) VALUES ('seeded', ?)", now());
+      return true;
     });
   }
 

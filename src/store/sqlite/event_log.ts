@@ -4,28 +4,27 @@
  * remembering how far the log was pruned (so a client resuming from before that knows it
  * missed events).
  */
-import type { SqliteDatabase } from "./sqlite_db.ts";
-import { now, toEvent } from "./sqlite_rows.ts";
-import type { BoardEvent, RetentionPolicy } from "./store.ts";
+import type { SqliteDatabase } from "./db.ts";
+import { now, toEvent } from "./rows.ts";
+import { type BoardEvent, committedEvent, type NewEvent, payloadJson } from "../events.ts";
+import type { EventPage, RetentionPolicy } from "../store.ts";
 
 /** Appends one event row and returns the event with its seq; call inside the mutation's transaction. */
 export function appendEvent(
   db: SqliteDatabase,
-  boardId: string,
-  type: string,
   actorId: string | null,
-  payload: Record<string, unknown>,
+  event: NewEvent,
 ): BoardEvent {
   const at = now();
   const result = db.run(
     "INSERT INTO events (board_id, type, payload, actor_id, created_at) VALUES (?, ?, ?, ?, ?)",
-    boardId,
-    type,
-    JSON.stringify(payload),
+    event.boardId,
+    event.body.type,
+    payloadJson(event.body),
     actorId,
     at,
   );
-  return { type, id: Number(result.lastInsertRowid), boardId, ...payload, actorId, at };
+  return committedEvent(event, Number(result.lastInsertRowid), actorId, at);
 }
 
 /**
@@ -37,22 +36,29 @@ export function currentSeq(db: SqliteDatabase): number {
   return row ? Number(row.seq) : 0;
 }
 
-/** Up to `limit` events of the given boards with seq > `after`, in seq order. */
+/**
+ * Up to `limit` events of the given boards (null: all) with seq > `after`, in seq order, with the
+ * prune horizon. node:sqlite is synchronous and this process is the database's only writer, so
+ * the two reads here, with no await between them, see the same state: nothing can prune between.
+ */
 export function eventsAfter(
   db: SqliteDatabase,
-  boardIds: string[],
+  boardIds: readonly string[] | null,
   after: number,
   limit: number,
-): BoardEvent[] {
-  if (boardIds.length === 0) return [];
-  const marks = boardIds.map(() => "?").join(", ");
-  const rows = db.all(
-    `SELECT * FROM events WHERE board_id IN (${marks}) AND seq > ? ORDER BY seq LIMIT ?`,
-    ...boardIds,
-    after,
-    limit,
-  );
-  return rows.map(toEvent);
+): EventPage {
+  const pruned = prunedThrough(db);
+  if (boardIds?.length === 0) return { events: [], prunedThrough: pruned };
+  const rows = boardIds === null
+    ? db.all("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+    : db.all(
+      `SELECT * FROM events WHERE board_id IN (${boardIds.map(() => "?").join(", ")})
+       AND seq > ? ORDER BY seq LIMIT ?`,
+      ...boardIds,
+      after,
+      limit,
+    );
+  return { events: rows.map(toEvent), prunedThrough: pruned };
 }
 
 /** The highest seq pruned so far (0 if never pruned). */

@@ -6,7 +6,8 @@
  * the cost of a move. The order is owned here; `lists.task_count` (kept by triggers, see
  * migration 2) tells a list's size without counting it.
  */
-import type { SqliteDatabase } from "./sqlite_db.ts";
+import { placeAt, ranks } from "../rules.ts";
+import type { SqliteDatabase } from "./db.ts";
 
 /**
  * The select list for task rows with their dense position: how many tasks of the same list sort
@@ -30,8 +31,6 @@ export interface Place {
   position: number;
 }
 
-const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
-
 /**
  * The place for task `taskId` (new, or moving within or into list `listId`) at `position` among
  * the list's `others` other tasks (`lists.task_count`, less the task itself if it is already
@@ -45,7 +44,7 @@ export function placeTask(
   others: number,
   position: number | undefined,
 ): Place {
-  const at = clamp(position ?? others, 0, others);
+  const at = placeAt(position, others);
   const place = between(db, listId, taskId, at, others);
   if (place) return place;
   renumber(db, listId, taskId);
@@ -66,7 +65,8 @@ function between(
     // rank may be the moving task's own; one above it is still above all the others.
     const highest = db.get("SELECT max(rank) AS rank FROM tasks WHERE list_id = ?", listId)!
       .rank as number;
-    return highest + 1 > highest ? { rank: highest + 1, position: at } : null;
+    const rank = ranks.after(highest);
+    return rank === null ? null : { rank, position: at };
   }
   const [before, after] = db.all(
     "SELECT rank FROM tasks WHERE list_id = ? AND id != ? ORDER BY rank, id LIMIT 2 OFFSET ?",
@@ -74,9 +74,8 @@ function between(
     taskId,
     Math.max(at - 1, 0),
   ).map((row) => row.rank as number);
-  if (at === 0) return before - 1 < before ? { rank: before - 1, position: 0 } : null;
-  const rank = before + (after - before) / 2; // Not (a + b) / 2, which can overflow.
-  return before < rank && rank < after ? { rank, position: at } : null;
+  const rank = at === 0 ? ranks.before(before) : ranks.between(before, after);
+  return rank === null ? null : { rank, position: at };
 }
 
 /**

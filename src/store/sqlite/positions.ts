@@ -3,11 +3,10 @@
  * move and delete shifts its siblings here, inside the mutation's own transaction, so the
  * numbering never has a hole or a duplicate that readers could see. A board has a handful of
  * lists, so the shifting is cheap; tasks, which are many and move often, are ordered by rank
- * instead (`sqlite_task_ranks.ts`).
+ * instead (`task_ranks.ts`).
  */
-import type { SqliteDatabase } from "./sqlite_db.ts";
-
-const clamp = (n: number, lo: number, hi: number) => Math.min(Math.max(n, lo), hi);
+import { clamp, placeAt } from "../rules.ts";
+import type { SqliteDatabase } from "./db.ts";
 
 /**
  * How many lists a board has. Positions are dense (0..n-1), so that is the highest position + 1,
@@ -30,7 +29,7 @@ export function openListSlot(
   position: number | undefined,
 ): number {
   const count = listCount(db, boardId);
-  const at = clamp(position ?? count, 0, count);
+  const at = placeAt(position, count);
   if (at < count) {
     db.run(
       "UPDATE lists SET position = position + 1 WHERE board_id = ? AND position >= ?",

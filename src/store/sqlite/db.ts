@@ -6,8 +6,9 @@
  * is synchronous and single-writer, so the commit order is the seq order.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { migrate } from "./migrations_sqlite.ts";
-import type { BoardEvent, Mutation } from "./store.ts";
+import { migrate } from "./migrations.ts";
+import type { BoardEvent } from "../events.ts";
+import type { Mutation } from "../store.ts";
 
 /** One result row, as `node:sqlite` returns it (null prototype). */
 export type Row = Record<string, SQLInputValue>;

@@ -3,8 +3,9 @@
  * objects, and the values written into new rows (ids, timestamps).
  */
 import { ulid } from "ulid";
-import type { Row } from "./sqlite_db.ts";
-import type { Board, BoardEvent, List, Member, Role, Task, User } from "./store.ts";
+import type { Row } from "./db.ts";
+import { type BoardEvent, eventFromRow } from "../events.ts";
+import type { Board, List, Member, Role, Task, User } from "../store.ts";
 
 /** The current time as stored: fixed-width ISO-8601 UTC with milliseconds. */
 export const now = (): string => new Date().toISOString();
@@ -81,12 +82,13 @@ export const toMember = (r: Row): Member => ({
   addedAt: r.added_at as string,
 });
 
-/** An `events` row as a BoardEvent: its JSON payload spread between the common fields. */
-export const toEvent = (r: Row): BoardEvent => ({
-  type: r.type as string,
-  id: r.seq as number,
-  boardId: r.board_id as string,
-  ...JSON.parse(r.payload as string),
-  actorId: (r.actor_id as string | null) ?? null,
-  at: r.created_at as string,
-});
+/** An `events` row as a BoardEvent. */
+export const toEvent = (r: Row): BoardEvent =>
+  eventFromRow(
+    r.seq as number,
+    r.board_id as string,
+    r.type as string,
+    r.payload as string,
+    (r.actor_id as string | null) ?? null,
+    r.created_at as string,
+  );

@@ -1,17 +1,26 @@
 /**
- * Durability: the event log lives in the SQLite file, so after a shutdown and a start on the
- * same file the events are replayed with the same ids and bytes, the seq never goes back (not
+ * Durability: the event log lives in the database (SQLite file or PostgreSQL schema), so after a
+ * shutdown and a start on the same database the events are replayed with the same ids and bytes, the seq never goes back (not
  * even after pruning everything), and seeding again changes nothing.
  */
 import assert from "node:assert/strict";
-import { expectStatus, openSse, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  expectStatus,
+  openSse,
+  startTestServer,
+  testDatabase,
+  type TestServer,
+} from "./helpers.ts";
 
-async function withDatabase(fn: (databaseUrl: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "liveboard-durability-" });
+/** One database (a SQLite file or a PostgreSQL schema) that several servers start on in turn. */
+async function withDatabase(
+  fn: (database: { databaseUrl: string; databaseSchema: string }) => Promise<void>,
+) {
+  const database = await testDatabase();
   try {
-    await fn(`${dir}/board.db`);
+    await fn({ databaseUrl: database.databaseUrl, databaseSchema: database.databaseSchema });
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await database.drop();
   }
 }
 
@@ -21,12 +30,12 @@ function createTask(server: TestServer, title: string) {
 }
 
 Deno.test("events written before a restart are replayed after it with the same ids and bytes", async () => {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(async (database) => {
     let start: number;
     let live: string;
     let lastId: string;
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       start = await server.services.store.cursor();
       const stream = await openSse(server, "/boards/board-1/events");
       await stream.nextData();
@@ -45,7 +54,7 @@ Deno.test("events written before a restart are replayed after it with the same i
       await stream.close();
     }
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       assert.equal(await server.services.store.cursor(), Number(lastId!));
       const resumes: [string, Record<string, string>][] = [
         ["/boards/board-1/events", { "last-event-id": String(start) }],
@@ -83,10 +92,10 @@ Deno.test("events written before a restart are replayed after it with the same i
 });
 
 Deno.test("the seq keeps increasing after a restart and after pruning the whole log", async () => {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(async (database) => {
     let cursor: number;
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       for (let i = 0; i < 5; i++) await createTask(server, `Task ${i}`);
       cursor = await server.services.store.cursor();
       assert.equal(await server.services.store.prune({ maxCount: 0, maxAgeMs: 0 }), 5);
@@ -94,7 +103,7 @@ Deno.test("the seq keeps increasing after a restart and after pruning the whole 
       assert.equal(await server.services.store.prunedThrough(), cursor);
     }
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       assert.equal(await server.services.store.cursor(), cursor);
       assert.deepEqual((await server.services.store.eventsAfter(["board-1"], 0, 100)).events, []);
       // A client that was up to date resumes without a resync...
@@ -120,7 +129,7 @@ Deno.test("the seq keeps increasing after a restart and after pruning the whole 
       await server.services.store.prune({ maxCount: 0, maxAgeMs: 0 });
     }
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       await createTask(server, "And the next");
       assert.equal(await server.services.store.cursor(), cursor + 2);
     }
@@ -128,10 +137,10 @@ Deno.test("the seq keeps increasing after a restart and after pruning the whole 
 });
 
 Deno.test("data, sessions and the seed survive a restart unchanged", async () => {
-  await withDatabase(async (databaseUrl) => {
+  await withDatabase(async (database) => {
     let token: string;
     {
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       token = await server.login("alice@example.com");
       await expectStatus(
         await server.request("/tasks/task-1", { method: "PATCH", json: { title: "Renamed" } }),
@@ -141,7 +150,7 @@ Deno.test("data, sessions and the seed survive a restart unchanged", async () =>
     }
     {
       // Demo mode seeds again on start; the seed is idempotent.
-      await using server = await startTestServer({ databaseUrl });
+      await using server = await startTestServer(database);
       const me = await expectStatus(await server.request("/me", { token }), 200);
       assert.equal(me.user.id, "user-1");
       const tasks = await expectStatus(await server.request("/boards/board-1/tasks"), 200);

@@ -1,10 +1,12 @@
 /**
- * Test helpers: a real server on 127.0.0.1:0 with a fresh SQLite file (`withServer` /
- * `startTestServer`), a fetch wrapper with JSON and sessions, an SSE reader that parses frames,
- * `waitFor` with a deadline, and skip rules for tests that need Chromium or a service.
+ * Test helpers: a real server on 127.0.0.1:0 on a fresh database (`startTestServer`) — a SQLite
+ * file, or a PostgreSQL schema when `LIVEBOARD_TEST_STORE=postgres` (CI's second pass) — a fetch
+ * wrapper with JSON and sessions, an SSE reader that parses frames, `waitFor` with a deadline,
+ * read-only SQL on either store, and skip rules for tests that need Chromium or a service.
  */
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { type Config, configWith } from "../src/config.ts";
+import postgres from "postgres";
+import { type Config, configWith, storeKind } from "../src/config.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import type { BoardEvent } from "../src/store/events.ts";
 
@@ -18,8 +20,76 @@ export function skipUnless(available: boolean, what: string): boolean {
   return true;
 }
 
+/** The store every test server uses: `LIVEBOARD_TEST_STORE=postgres` runs the suite on PostgreSQL. */
+export const TEST_STORE: "sqlite" | "postgres" = Deno.env.get("LIVEBOARD_TEST_STORE") === "postgres"
+  ? "postgres"
+  : "sqlite";
+
+/** The PostgreSQL server tests use (a schema each). */
+export const TEST_POSTGRES_URL = Deno.env.get("LIVEBOARD_TEST_POSTGRES_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
+
+/** Whether PostgreSQL answers at TEST_POSTGRES_URL. */
+export const postgresAvailable: boolean = await (async () => {
+  const sql = postgres(TEST_POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+})();
+
+/** A fresh, empty database for one test, and how to remove it afterwards. */
+export interface TestDatabase {
+  databaseUrl: string;
+  databaseSchema: string;
+  drop(): Promise<void>;
+}
+
+/** A temp SQLite file, or a new PostgreSQL schema (dropped by `drop`). */
+export async function testDatabase(kind = TEST_STORE): Promise<TestDatabase> {
+  if (kind === "postgres") {
+    const schema = `lbt_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    return {
+      databaseUrl: TEST_POSTGRES_URL,
+      databaseSchema: schema,
+      drop: async () => {
+        await withPostgres((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      },
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-test-" });
+  return {
+    databaseUrl: `${dir}/test.db`,
+    databaseSchema: "public",
+    drop: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
+}
+
+/** Runs `fn` with a short-lived PostgreSQL client (optionally in `schema`). */
+export async function withPostgres<T>(
+  fn: (sql: postgres.Sql) => Promise<T>,
+  schema?: string,
+): Promise<T> {
+  const sql = postgres(TEST_POSTGRES_URL, {
+    max: 1,
+    onnotice: () => {},
+    types: { bigint: { to: 20, from: [20], serialize: String, parse: Number } },
+    ...(schema ? { connection: { search_path: schema } } : {}),
+  });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 export interface TestServer extends RunningServer {
-  dir: string;
+  /** The test's own database (dropped at shutdown), unless the test passed one. */
+  database?: TestDatabase;
   config: Config;
   /** fetch relative to the server, JSON in and out. */
   request(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
@@ -29,17 +99,26 @@ export interface TestServer extends RunningServer {
 
 /** Starts a server on a fresh database; demo mode and fast hashing unless overridden. */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const dir = overrides.databaseUrl ? "" : await Deno.makeTempDir({ prefix: "liveboard-test-" });
+  const database = overrides.databaseUrl ? undefined : await testDatabase();
   const config = configWith({
     port: 0,
     host: "127.0.0.1",
-    databaseUrl: `${dir}/test.db`,
+    ...(database && {
+      databaseUrl: database.databaseUrl,
+      databaseSchema: database.databaseSchema,
+    }),
     demo: true,
     pbkdf2Iterations: 1000,
     logLevel: "silent",
     ...overrides,
   });
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   const request = (
     path: string,
     init: RequestInit & { json?: unknown; token?: string } = {},
@@ -60,11 +139,11 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   };
   const shutdown = async () => {
     await server.shutdown();
-    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await database?.drop();
   };
   return {
     ...server,
-    dir,
+    database,
     config,
     request,
     login,
@@ -250,11 +329,50 @@ export async function readToEnd(conn: Deno.Conn): Promise<number> {
   }
 }
 
-/** Runs read-only SQL against the server's database file (to check what is stored). */
-export function queryDb(server: TestServer, sql: string, ...params: SQLInputValue[]) {
-  const db = new DatabaseSync(server.config.databaseUrl, { readOnly: true });
+/**
+ * Runs read-only SQL against the server's database, SQLite or PostgreSQL (to check what is
+ * stored). Write it in the SQL both understand, with `?` for parameters.
+ */
+export async function queryDb(
+  server: { config: Config },
+  sql: string,
+  ...params: SQLInputValue[]
+): Promise<Record<string, unknown>[]> {
+  const { databaseUrl, databaseSchema } = server.config;
+  if (storeKind(databaseUrl) === "postgres") {
+    let n = 0;
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    return await withPostgres(
+      // deno-lint-ignore no-explicit-any
+      async (pg) => [...await pg.unsafe(text, params as any[])],
+      databaseSchema,
+    );
+  }
+  const db = new DatabaseSync(databaseUrl, { readOnly: true });
   try {
-    return db.prepare(sql).all(...params) as Record<string, SQLInputValue>[];
+    return db.prepare(sql).all(...params) as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs a writing statement on the server's database (SQLite or PostgreSQL), `?` parameters. */
+export async function execDb(
+  server: { config: Config },
+  sql: string,
+  ...params: SQLInputValue[]
+): Promise<void> {
+  const { databaseUrl, databaseSchema } = server.config;
+  if (storeKind(databaseUrl) === "postgres") {
+    let n = 0;
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    // deno-lint-ignore no-explicit-any
+    await withPostgres((pg) => pg.unsafe(text, params as any[]), databaseSchema);
+    return;
+  }
+  const db = new DatabaseSync(databaseUrl);
+  try {
+    db.prepare(sql).run(...params);
   } finally {
     db.close();
   }
@@ -271,8 +389,6 @@ export async function withEvents<T>(
   const { store } = server.services;
   const before = await store.cursor();
   const result = await action();
-  const boards = queryDb(server, "SELECT DISTINCT board_id AS id FROM events WHERE seq > ?", before)
-    .map((row) => row.id as string);
-  const { events } = await store.eventsAfter(boards, before, 10_000);
+  const { events } = await store.eventsAfter(null, before, 10_000);
   return { result, events: events as WireEvent[] };
 }

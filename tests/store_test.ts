@@ -1,6 +1,6 @@
 /**
- * The SQLite store underneath: WAL and foreign keys, versioned migrations, ISO-8601 UTC times with
- * milliseconds, the retention window (count and age, on a timer), and a seed that is idempotent
+ * The store underneath (SQLite, or PostgreSQL in the second pass): WAL and foreign keys on
+ * SQLite, versioned migrations, ISO-8601 UTC times with milliseconds, the retention window (count and age, on a timer), and a seed that is idempotent
  * and never runs silently in normal mode.
  */
 import assert from "node:assert/strict";
@@ -9,10 +9,12 @@ import { seedDemoData } from "../src/store/seed.ts";
 import type { BoardEvent } from "../src/store/store.ts";
 import { SqliteStore } from "../src/store/sqlite/store.ts";
 import {
+  execDb,
   expectError,
   expectStatus,
   queryDb,
   startTestServer,
+  TEST_STORE,
   type TestServer,
   waitFor,
 } from "./helpers.ts";
@@ -54,10 +56,13 @@ Deno.test("foreign keys cascade a board's deletion to its lists, tasks and membe
     200,
   );
   for (const table of ["lists", "tasks", "board_members"]) {
-    assert.deepEqual(queryDb(server, `SELECT * FROM ${table} WHERE board_id = 'board-2'`), []);
+    assert.deepEqual(
+      await queryDb(server, `SELECT * FROM ${table} WHERE board_id = 'board-2'`),
+      [],
+    );
   }
   // The event outlives its board.
-  const [event] = queryDb(server, "SELECT type FROM events WHERE board_id = 'board-2'");
+  const [event] = await queryDb(server, "SELECT type FROM events WHERE board_id = 'board-2'");
   assert.equal(event.type, "board_deleted");
 });
 
@@ -74,8 +79,10 @@ Deno.test("every stored time is ISO-8601 UTC with milliseconds", async () => {
     ["boards", "updated_at"],
   ];
   for (const [table, column] of columns) {
-    for (const row of queryDb(server, `SELECT ${column} AS t FROM ${table}`)) {
-      assert.match(row.t as string, ISO_MS, `${table}.${column}`);
+    for (const row of await queryDb(server, `SELECT ${column} AS t FROM ${table}`)) {
+      // PostgreSQL keeps timestamptz (read as a Date); SQLite keeps the ISO text the API shows.
+      if (TEST_STORE === "postgres") assert.ok(row.t instanceof Date, `${table}.${column}`);
+      else assert.match(row.t as string, ISO_MS, `${table}.${column}`);
     }
   }
 });
@@ -96,15 +103,12 @@ Deno.test("pruning by age removes only events older than the window", async () =
   for (let i = 0; i < 4; i++) await createTask(server, `Task ${i}`);
   const { store } = server.services;
   const cursor = await store.cursor();
-  const db = new DatabaseSync(server.config.databaseUrl);
-  try {
-    db.prepare("UPDATE events SET created_at = ? WHERE seq <= ?").run(
-      new Date(Date.now() - 3 * 3600_000).toISOString(),
-      cursor - 2,
-    );
-  } finally {
-    db.close();
-  }
+  await execDb(
+    server,
+    "UPDATE events SET created_at = ? WHERE seq <= ?",
+    new Date(Date.now() - 3 * 3600_000).toISOString(),
+    cursor - 2,
+  );
   assert.equal(await store.prune({ maxCount: 1000, maxAgeMs: 3600_000 }), cursor - 2);
   assert.equal(await store.prunedThrough(), cursor - 2);
   assert.equal(await store.prune({ maxCount: 1000, maxAgeMs: 3600_000 }), 0, "nothing more to do");
@@ -115,8 +119,8 @@ Deno.test("pruning by age removes only events older than the window", async () =
 Deno.test("normal mode seeds nothing unless asked; the seed is idempotent", async () => {
   {
     await using server = await startTestServer({ demo: false });
-    assert.deepEqual(queryDb(server, "SELECT id FROM users"), []);
-    assert.deepEqual(queryDb(server, "SELECT id FROM boards"), []);
+    assert.deepEqual(await queryDb(server, "SELECT id FROM users"), []);
+    assert.deepEqual(await queryDb(server, "SELECT id FROM boards"), []);
     await expectError(
       await server.request("/login", {
         method: "POST",
@@ -129,27 +133,33 @@ Deno.test("normal mode seeds nothing unless asked; the seed is idempotent", asyn
   {
     await using server = await startTestServer({ demo: false, seed: true });
     const count = () =>
-      ["users", "boards", "board_members", "lists", "tasks"].map((table) =>
-        queryDb(server, `SELECT count(*) AS n FROM ${table}`)[0].n
+      Promise.all(
+        ["users", "boards", "board_members", "lists", "tasks"].map(async (table) =>
+          Number((await queryDb(server, `SELECT count(*) AS n FROM ${table}`))[0].n)
+        ),
       );
-    const before = count();
+    const before = await count();
     assert.deepEqual(before, [4, 2, 5, 5, 5]);
-    await seedDemoData(server.services.store as SqliteStore, 1000);
-    assert.deepEqual(count(), before);
+    assert.equal(await seedDemoData(server.services.store, 1000), false);
+    assert.deepEqual(await count(), before);
     assert.ok(await server.login("alice@example.com"));
-    assert.deepEqual(queryDb(server, "SELECT * FROM events"), [], "the seed writes no events");
+    assert.deepEqual(
+      await queryDb(server, "SELECT * FROM events"),
+      [],
+      "the seed writes no events",
+    );
   }
 });
 
 Deno.test("seeding again after users changed the demo data brings nothing back", async () => {
   await using server = await startTestServer();
-  const store = server.services.store as SqliteStore;
+  const store = server.services.store;
   await store.deleteTask("user-1", "task-1");
   await store.removeMember("user-1", "board-1", "user-guest");
   await seedDemoData(store, 1000);
-  assert.deepEqual(queryDb(server, "SELECT id FROM tasks WHERE id = 'task-1'"), []);
+  assert.deepEqual(await queryDb(server, "SELECT id FROM tasks WHERE id = 'task-1'"), []);
   assert.deepEqual(
-    queryDb(server, "SELECT user_id FROM board_members WHERE user_id = 'user-guest'"),
+    await queryDb(server, "SELECT user_id FROM board_members WHERE user_id = 'user-guest'"),
     [],
   );
   const positions = (await store.tasksForBoard("board-1"))

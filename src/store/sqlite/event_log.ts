@@ -5,7 +5,8 @@
  * missed events).
  */
 import type { SqliteDatabase } from "./db.ts";
-import { now, toEvent } from "./rows.ts";
+import { now } from "../ids.ts";
+import { toEvent } from "./rows.ts";
 import { type BoardEvent, committedEvent, type NewEvent, payloadJson } from "../events.ts";
 import type { EventPage, RetentionPolicy } from "../store.ts";
 

@@ -1,33 +1,7 @@
-/**
- * What goes into and comes out of SQLite rows: mappers from snake_case rows to the store's
- * objects, and the values written into new rows (ids, timestamps).
- */
-import { ulid } from "ulid";
+/** What comes out of SQLite rows: mappers from snake_case rows to the store's objects. */
 import type { Row } from "./db.ts";
 import { type BoardEvent, eventFromRow } from "../events.ts";
 import type { Board, List, Member, Role, Task, User } from "../store.ts";
-
-/** The current time as stored: fixed-width ISO-8601 UTC with milliseconds. */
-export const now = (): string => new Date().toISOString();
-
-/**
- * Random fractions for `ulid`, drawn from a pool refilled 4 KiB at a time: by default ulid makes
- * one `crypto.getRandomValues` call per character (about 5 µs an id, on every insert). A byte / 256
- * is as uniform over ulid's 32 symbols as its own generator.
- */
-const randomPool = new Uint8Array(4096);
-let randomNext = randomPool.length;
-function random(): number {
-  if (randomNext === randomPool.length) {
-    crypto.getRandomValues(randomPool);
-    randomNext = 0;
-  }
-  return randomPool[randomNext++] / 256;
-}
-
-/** A new sortable id such as `task-01j…` (a lower-case ulid after the prefix). */
-export const newId = (prefix: string): string =>
-  `${prefix}-${ulid(undefined, random).toLowerCase()}`;
 
 /** A `users` row as a User (the password hash stays behind). */
 export const toUser = (r: Row): User => ({

@@ -23,7 +23,8 @@ import { SqliteDatabase } from "./db.ts";
 import { appendEvent, currentSeq, eventsAfter, prunedThrough, pruneEvents } from "./event_log.ts";
 import { closeListSlot, moveList, openListSlot } from "./positions.ts";
 import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./task_ranks.ts";
-import { newId, now, toBoard, toList, toMember, toTask, toUser } from "./rows.ts";
+import { newId, now } from "../ids.ts";
+import { toBoard, toList, toMember, toTask, toUser } from "./rows.ts";
 import type { BoardEvent } from "../events.ts";
 import type {
   Board,

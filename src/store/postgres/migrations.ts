@@ -1,0 +1,133 @@
+/**
+ * Versioned schema migrations for the PostgreSQL store, run under a session advisory lock so
+ * that instances starting together migrate once. Each version runs in its own transaction and
+ * is recorded in `schema_migrations`. Append new versions; never edit old ones.
+ */
+import type { Sql } from "postgres";
+
+const MIGRATIONS: string[] = [
+  // 1: accounts, boards, lists, tasks (ordered by rank, as SQLite's migration 2), and the log.
+  `
+  CREATE TABLE users (
+    id text PRIMARY KEY,
+    email text NOT NULL,
+    name text NOT NULL,
+    password_hash text,
+    is_admin boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL
+  );
+  -- Emails are unique whatever their case: the constraint decides, not a check-then-insert.
+  CREATE UNIQUE INDEX users_email ON users (lower(email));
+  CREATE TABLE sessions (
+    token_hash text PRIMARY KEY,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions (user_id);
+  CREATE INDEX sessions_expiry ON sessions (expires_at);
+  CREATE TABLE boards (
+    id text PRIMARY KEY,
+    title text NOT NULL,
+    owner_id text NOT NULL REFERENCES users(id),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE TABLE board_members (
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role text NOT NULL CHECK (role IN ('owner', 'member')),
+    added_at timestamptz NOT NULL,
+    PRIMARY KEY (board_id, user_id)
+  );
+  CREATE INDEX board_members_user ON board_members (user_id);
+  CREATE TABLE lists (
+    id text PRIMARY KEY,
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    title text NOT NULL,
+    position integer NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX lists_board ON lists (board_id, position);
+  CREATE TABLE tasks (
+    -- Byte order, as in SQLite: ids break rank ties, and every instance must agree on the order.
+    id text COLLATE "C" PRIMARY KEY,
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    list_id text NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    title text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    assignee_id text REFERENCES users(id) ON DELETE SET NULL,
+    rank double precision NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    created_by text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX tasks_list ON tasks (list_id, rank, id);
+  CREATE INDEX tasks_board_updated ON tasks (board_id, updated_at);
+  -- The highest seq ever committed. Bumped as the last statement of each write transaction, so
+  -- its row lock orders the commits: seqs are dense and in commit order (see store.ts).
+  CREATE TABLE event_head (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    seq bigint NOT NULL
+  ) WITH (fillfactor = 20);
+  INSERT INTO event_head VALUES (1, 0);
+  -- How far the log was pruned; its own row, so a prune never holds the head's lock.
+  CREATE TABLE event_horizon (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    pruned_through bigint NOT NULL
+  );
+  INSERT INTO event_horizon VALUES (1, 0);
+  -- No foreign key to boards: a board_deleted event outlives its board.
+  CREATE TABLE events (
+    seq bigint PRIMARY KEY,
+    board_id text NOT NULL,
+    type text NOT NULL,
+    payload text NOT NULL,
+    actor_id text,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX events_board_seq ON events (board_id, seq);
+  CREATE INDEX events_created ON events (created_at);
+  CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+  `,
+];
+
+/** Creates the schema if needed and brings it to the newest version, once across instances. */
+export async function migrate(sql: Sql, schema: string): Promise<void> {
+  const reserved = await sql.reserve();
+  try {
+    // A session lock, keyed by schema: deployments in other schemas migrate independently.
+    await reserved`SELECT pg_advisory_lock(hashtext(${"liveboard-migrate:" + schema}))`;
+    try {
+      await reserved.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await reserved.unsafe(
+        `CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (
+           version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`,
+      );
+      const [{ v }] = await reserved.unsafe(
+        `SELECT coalesce(max(version), 0) AS v FROM "${schema}".schema_migrations`,
+      );
+      for (let version = Number(v) + 1; version <= MIGRATIONS.length; version++) {
+        await reserved.unsafe("BEGIN");
+        try {
+          await reserved.unsafe(`SET LOCAL search_path TO "${schema}"`);
+          await reserved.unsafe(MIGRATIONS[version - 1]);
+          await reserved.unsafe(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())",
+            [version],
+          );
+          await reserved.unsafe("COMMIT");
+        } catch (error) {
+          await reserved.unsafe("ROLLBACK");
+          throw error;
+        }
+      }
+    } finally {
+      await reserved`SELECT pg_advisory_unlock(hashtext(${"liveboard-migrate:" + schema}))`;
+    }
+  } finally {
+    reserved.release();
+  }
+}

@@ -1,0 +1,618 @@
+/**
+ * The PostgreSQL store: the `Store` contract on `PgDatabase` (db.ts: read pool, group-commit
+ * writer, dense commit-ordered seqs). Mutations run in savepoints of the writer's batch and read
+ * what they check with row locks, because several instances write at once: the actor's
+ * membership `FOR SHARE` (a concurrent removal waits, or wins and the write is refused), a task
+ * `FOR UPDATE` (versions), the board `FOR NO KEY UPDATE` around list positions and the target
+ * list around task placement. Uniqueness is left to constraints, mapped to the same codes.
+ * Snapshots are one `REPEATABLE READ` transaction; a page of the log and its prune horizon are
+ * one statement.
+ */
+import type { Sql } from "postgres";
+import { notFound } from "../../errors.ts";
+import { boardEvents } from "../events.ts";
+import { newId, now } from "../ids.ts";
+import {
+  alreadyMember,
+  checkAssignee,
+  checkRemovable,
+  checkSameBoard,
+  checkVersion,
+  clamp,
+  DEFAULT_LISTS,
+  emailTaken,
+  type Need,
+  placeAt,
+  ranks,
+  requireRole,
+} from "../rules.ts";
+import type {
+  Board,
+  BoardSummary,
+  EventPage,
+  List,
+  ListChanges,
+  Member,
+  Mutation,
+  NewTask,
+  RetentionPolicy,
+  Role,
+  SeedData,
+  Snapshot,
+  Store,
+  Task,
+  TaskChanges,
+  TaskMove,
+  User,
+} from "../store.ts";
+import { isUniqueViolation, type MutationBody, PgDatabase, type PgOptions } from "./db.ts";
+import { toBoard, toEvent, toList, toMember, toTask, toUser } from "./rows.ts";
+
+/** Task rows with their dense position: how many tasks of the list sort before each. */
+const taskWithPosition = (sql: Sql) =>
+  sql`tasks.*, (
+    SELECT count(*) FROM tasks AS earlier
+    WHERE earlier.list_id = tasks.list_id AND (earlier.rank, earlier.id) < (tasks.rank, tasks.id)
+  ) AS position`;
+
+export class PostgresStore implements Store {
+  private constructor(readonly db: PgDatabase) {}
+
+  /** Connects and migrates; rejects when the server cannot be reached. */
+  static async open(url: string, options: PgOptions): Promise<PostgresStore> {
+    return new PostgresStore(await PgDatabase.open(url, options));
+  }
+
+  onCommit(listener: Parameters<Store["onCommit"]>[0]): void {
+    this.db.onCommit(listener);
+  }
+
+  #mutate<T>(actorId: string, body: MutationBody<T>): Promise<Mutation<T>> {
+    return this.db.enqueue(actorId, body);
+  }
+
+  /** The actor's role, locked `FOR SHARE` until the mutation commits (rules.ts decides). */
+  async #requireRole(
+    sql: Sql,
+    boardId: string,
+    actorId: string,
+    need: Need,
+    what: string,
+    id: string,
+  ): Promise<void> {
+    const [row] = await sql`SELECT role FROM board_members
+      WHERE board_id = ${boardId} AND user_id = ${actorId} FOR SHARE`;
+    requireRole(row ? row.role as Role : null, need, what, id, boardId);
+  }
+
+  ping(): Promise<void> {
+    return this.db.read(async (sql) => {
+      await sql`SELECT 1`;
+    });
+  }
+
+  // ---- seed -------------------------------------------------------------------------------
+
+  async seed(build: () => Promise<SeedData>): Promise<boolean> {
+    const seeded = () => this.db.read((sql) => sql`SELECT 1 FROM meta WHERE key = 'seeded'`);
+    if ((await seeded()).length > 0) return false;
+    const data = await build();
+    return this.db.transaction(async (sql) => {
+      // Instances starting together: one seeds, the others wait here and then find it done.
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${"liveboard-seed:" + this.db.schema}))`;
+      if ((await sql`SELECT 1 FROM meta WHERE key = 'seeded'`).length > 0) return false;
+      const at = data.at;
+      for (const u of data.users) {
+        await sql`INSERT INTO users (id, email, name, password_hash, created_at)
+          VALUES (${u.id}, ${u.email}, ${u.name}, ${u.passwordHash}, ${at}) ON CONFLICT DO NOTHING`;
+      }
+      for (const b of data.boards) {
+        await sql`INSERT INTO boards (id, title, owner_id, created_at, updated_at)
+          VALUES (${b.id}, ${b.title}, ${b.ownerId}, ${at}, ${at}) ON CONFLICT DO NOTHING`;
+      }
+      for (const m of data.members) {
+        await sql`INSERT INTO board_members (board_id, user_id, role, added_at)
+          VALUES (${m.boardId}, ${m.userId}, ${m.role}, ${at}) ON CONFLICT DO NOTHING`;
+      }
+      for (const l of data.lists) {
+        await sql`INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+          VALUES (${l.id}, ${l.boardId}, ${l.title}, ${l.position}, ${at}, ${at})
+          ON CONFLICT DO NOTHING`;
+      }
+      for (const t of data.tasks) {
+        await sql`INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,
+            version, created_by, created_at, updated_at)
+          VALUES (${t.id}, ${t.boardId}, ${t.listId}, ${t.title}, ${t.description},
+            ${t.assigneeId}, ${t.rank}, 1, ${t.createdBy}, ${at}, ${at}) ON CONFLICT DO NOTHING`;
+      }
+      await sql`INSERT INTO meta (key, value) VALUES ('seeded', ${now()})`;
+      return true;
+    });
+  }
+
+  // ---- accounts -------------------------------------------------------------------------
+
+  async createUser(input: { email: string; name: string; passwordHash: string }): Promise<User> {
+    try {
+      const [row] = await this.db.read((sql) =>
+        sql`INSERT INTO users (id, email, name, password_hash, created_at)
+          VALUES (${newId("user")}, ${input.email}, ${input.name}, ${input.passwordHash}, ${now()})
+          RETURNING *`
+      );
+      return toUser(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw emailTaken(input.email);
+      throw error;
+    }
+  }
+
+  async findUserByEmail(email: string) {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT * FROM users WHERE lower(email) = lower(${email})`
+    );
+    return row ? { user: toUser(row), passwordHash: row.password_hash ?? null } : null;
+  }
+
+  async getUser(id: string) {
+    const [row] = await this.db.read((sql) => sql`SELECT * FROM users WHERE id = ${id}`);
+    return row ? toUser(row) : null;
+  }
+
+  async createSession(tokenHash: string, userId: string, expiresAt: Date) {
+    await this.db.read((sql) =>
+      sql`INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+        VALUES (${tokenHash}, ${userId}, ${now()}, ${expiresAt.toISOString()})`
+    );
+  }
+
+  async findSessionUser(tokenHash: string) {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT users.* FROM sessions JOIN users ON users.id = sessions.user_id
+        WHERE sessions.token_hash = ${tokenHash} AND sessions.expires_at > ${now()}`
+    );
+    return row ? toUser(row) : null;
+  }
+
+  async deleteSession(tokenHash: string) {
+    await this.db.read((sql) => sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`);
+  }
+
+  async deleteExpiredSessions() {
+    const rows = await this.db.read((sql) =>
+      sql`DELETE FROM sessions WHERE expires_at <= ${now()} RETURNING token_hash`
+    );
+    return rows.map((row) => row.token_hash as string);
+  }
+
+  // ---- boards and members ---------------------------------------------------------------
+
+  async boardsForUser(userId: string): Promise<BoardSummary[]> {
+    const rows = await this.db.read((sql) =>
+      sql`SELECT boards.*, board_members.role FROM boards
+        JOIN board_members ON board_members.board_id = boards.id
+        WHERE board_members.user_id = ${userId} ORDER BY boards.created_at, boards.id`
+    );
+    return rows.map((r) => ({ ...toBoard(r), role: r.role as Role }));
+  }
+
+  async memberRole(boardId: string, userId: string): Promise<Role | null> {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT role FROM board_members WHERE board_id = ${boardId} AND user_id = ${userId}`
+    );
+    return row ? row.role as Role : null;
+  }
+
+  /** The board's rows and the head, read on `sql` (one transaction's snapshot). */
+  async #snapshot(sql: Sql, boardId: string): Promise<Snapshot | null> {
+    const [board] = await sql`SELECT * FROM boards WHERE id = ${boardId}`;
+    if (!board) return null;
+    const lists = await sql`SELECT * FROM lists WHERE board_id = ${boardId} ORDER BY position`;
+    const [{ seq }] = await sql`SELECT seq FROM event_head WHERE id = 1`;
+    return {
+      board: toBoard(board),
+      lists: lists.map(toList),
+      tasks: await this.#tasksForBoard(sql, boardId),
+      members: await this.#members(sql, boardId),
+      cursor: Number(seq),
+    };
+  }
+
+  snapshot(boardId: string): Promise<Snapshot | null> {
+    return this.db.read((sql) =>
+      sql.begin(
+        "isolation level repeatable read read only",
+        // deno-lint-ignore no-explicit-any
+        (tx) => this.#snapshot(tx as any, boardId),
+      ) as Promise<Snapshot | null>
+    );
+  }
+
+  async createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>> {
+    const boardId = newId("board");
+    const mutation = await this.#mutate(actorId, async (sql) => {
+      const at = now();
+      const [row] = await sql`INSERT INTO boards (id, title, owner_id, created_at, updated_at)
+        VALUES (${boardId}, ${title}, ${actorId}, ${at}, ${at}) RETURNING *`;
+      await sql`INSERT INTO board_members (board_id, user_id, role, added_at)
+        VALUES (${boardId}, ${actorId}, 'owner', ${at})`;
+      for (const [position, listTitle] of DEFAULT_LISTS.entries()) {
+        await sql`INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+          VALUES (${newId("list")}, ${boardId}, ${listTitle}, ${position}, ${at}, ${at})`;
+      }
+      const board = toBoard(row);
+      return {
+        value: (await this.#snapshot(sql, boardId))!,
+        event: boardEvents.boardCreated(board),
+      };
+    });
+    // The seq is given at the end of the batch: the new board's snapshot is as of its event.
+    return { ...mutation, value: { ...mutation.value, cursor: mutation.event.id } };
+  }
+
+  renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
+    return this.#mutate(actorId, async (sql) => {
+      await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
+      const [row] = await sql`UPDATE boards SET title = ${title}, updated_at = ${now()}
+        WHERE id = ${boardId} RETURNING *`;
+      const board = toBoard(row);
+      return { value: board, event: boardEvents.boardUpdated(board) };
+    });
+  }
+
+  deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
+    return this.#mutate(actorId, async (sql) => {
+      await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
+      await sql`DELETE FROM boards WHERE id = ${boardId}`;
+      return { value: { boardId }, event: boardEvents.boardDeleted(boardId) };
+    });
+  }
+
+  async #members(sql: Sql, boardId: string): Promise<Member[]> {
+    const rows = await sql`SELECT board_members.*, users.name, users.email FROM board_members
+      JOIN users ON users.id = board_members.user_id
+      WHERE board_members.board_id = ${boardId} ORDER BY board_members.added_at, users.name`;
+    return rows.map(toMember);
+  }
+
+  listMembers(boardId: string): Promise<Member[]> {
+    return this.db.read((sql) => this.#members(sql, boardId));
+  }
+
+  async #member(sql: Sql, boardId: string, userId: string): Promise<Member | null> {
+    const [row] = await sql`SELECT board_members.*, users.name, users.email FROM board_members
+      JOIN users ON users.id = board_members.user_id
+      WHERE board_members.board_id = ${boardId} AND board_members.user_id = ${userId}`;
+    return row ? toMember(row) : null;
+  }
+
+  addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, async (sql) => {
+      await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
+      try {
+        await sql`INSERT INTO board_members (board_id, user_id, role, added_at)
+          VALUES (${boardId}, ${userId}, 'member', ${now()})`;
+      } catch (error) {
+        if (isUniqueViolation(error)) throw alreadyMember(userId);
+        throw error;
+      }
+      const member = (await this.#member(sql, boardId, userId))!;
+      return { value: member, event: boardEvents.memberAdded(member) };
+    });
+  }
+
+  removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, async (sql) => {
+      // Members may remove themselves (leave); only the owner removes others.
+      const need = userId === actorId ? "member" : "owner";
+      await this.#requireRole(sql, boardId, actorId, need, "Board", boardId);
+      const member = checkRemovable(await this.#member(sql, boardId, userId), userId);
+      await sql`DELETE FROM board_members WHERE board_id = ${boardId} AND user_id = ${userId}`;
+      return { value: member, event: boardEvents.memberRemoved(member) };
+    });
+  }
+
+  // ---- lists ------------------------------------------------------------------------------
+
+  async getList(listId: string): Promise<List | null> {
+    const [row] = await this.db.read((sql) => sql`SELECT * FROM lists WHERE id = ${listId}`);
+    return row ? toList(row) : null;
+  }
+
+  async listForMember(listId: string, userId: string) {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT lists.*, board_members.role AS member_role FROM lists
+        JOIN board_members ON board_members.board_id = lists.board_id
+          AND board_members.user_id = ${userId}
+        WHERE lists.id = ${listId}`
+    );
+    return row ? { list: toList(row), role: row.member_role as Role } : null;
+  }
+
+  /**
+   * Locks the board's row against other list-position changes (`FOR NO KEY UPDATE` does not
+   * block the inserts whose foreign keys only share-lock it) and counts its lists.
+   */
+  async #lockLists(sql: Sql, boardId: string): Promise<number> {
+    await sql`SELECT 1 FROM boards WHERE id = ${boardId} FOR NO KEY UPDATE`;
+    const [{ n }] = await sql`SELECT count(*) AS n FROM lists WHERE board_id = ${boardId}`;
+    return Number(n);
+  }
+
+  /** The list, locked for this mutation, when the actor is a member of its board. */
+  async #loadList(sql: Sql, listId: string, actorId: string): Promise<List> {
+    const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
+    if (!row) throw notFound("List", listId);
+    const list = toList(row);
+    await this.#requireRole(sql, list.boardId, actorId, "member", "List", listId);
+    return list;
+  }
+
+  createList(
+    actorId: string,
+    boardId: string,
+    title: string,
+    position?: number,
+  ): Promise<Mutation<List>> {
+    return this.#mutate(actorId, async (sql) => {
+      await this.#requireRole(sql, boardId, actorId, "member", "Board", boardId);
+      const count = await this.#lockLists(sql, boardId);
+      const at = placeAt(position, count);
+      await sql`UPDATE lists SET position = position + 1
+        WHERE board_id = ${boardId} AND position >= ${at}`;
+      const stamp = now();
+      const [row] = await sql`INSERT INTO lists (id, board_id, title, position, created_at,
+          updated_at) VALUES (${newId("list")}, ${boardId}, ${title}, ${at}, ${stamp}, ${stamp})
+        RETURNING *`;
+      const list = toList(row);
+      return { value: list, event: boardEvents.listCreated(list) };
+    });
+  }
+
+  updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
+    return this.#mutate(actorId, async (sql) => {
+      let current = await this.#loadList(sql, listId, actorId);
+      if (changes.position !== undefined) {
+        const count = await this.#lockLists(sql, current.boardId);
+        current = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
+        const from = current.position;
+        const to = clamp(changes.position, 0, count - 1);
+        if (to > from) {
+          await sql`UPDATE lists SET position = position - 1 WHERE board_id = ${current.boardId}
+            AND position > ${from} AND position <= ${to}`;
+        } else if (to < from) {
+          await sql`UPDATE lists SET position = position + 1 WHERE board_id = ${current.boardId}
+            AND position >= ${to} AND position < ${from}`;
+        }
+        await sql`UPDATE lists SET position = ${to} WHERE id = ${listId}`;
+      }
+      const [row] = await sql`UPDATE lists SET title = coalesce(${changes.title ?? null}, title),
+        updated_at = ${now()} WHERE id = ${listId} RETURNING *`;
+      const list = toList(row);
+      const event = changes.position !== undefined
+        ? boardEvents.listMoved(list, current.position)
+        : boardEvents.listUpdated(list);
+      return { value: list, event };
+    });
+  }
+
+  deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
+    return this.#mutate(actorId, async (sql) => {
+      let list = await this.#loadList(sql, listId, actorId);
+      await this.#lockLists(sql, list.boardId);
+      list = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
+      await sql`DELETE FROM lists WHERE id = ${listId}`;
+      await sql`UPDATE lists SET position = position - 1
+        WHERE board_id = ${list.boardId} AND position > ${list.position}`;
+      return { value: list, event: boardEvents.listDeleted(list) };
+    });
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  async #task(sql: Sql, taskId: string, lock = false): Promise<Task | null> {
+    const [row] = lock
+      ? await sql`SELECT ${taskWithPosition(sql)} FROM tasks WHERE id = ${taskId} FOR UPDATE`
+      : await sql`SELECT ${taskWithPosition(sql)} FROM tasks WHERE id = ${taskId}`;
+    return row ? toTask(row) : null;
+  }
+
+  async #tasksForBoard(sql: Sql, boardId: string): Promise<Task[]> {
+    const rows = await sql`SELECT tasks.*,
+        row_number() OVER (PARTITION BY tasks.list_id ORDER BY tasks.rank, tasks.id) - 1 AS position
+      FROM tasks JOIN lists ON lists.id = tasks.list_id
+      WHERE tasks.board_id = ${boardId} ORDER BY lists.position, position`;
+    return rows.map(toTask);
+  }
+
+  getTask(taskId: string): Promise<Task | null> {
+    return this.db.read((sql) => this.#task(sql, taskId));
+  }
+
+  async taskForMember(taskId: string, userId: string) {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT ${taskWithPosition(sql)}, board_members.role AS member_role FROM tasks
+        JOIN board_members ON board_members.board_id = tasks.board_id
+          AND board_members.user_id = ${userId}
+        WHERE tasks.id = ${taskId}`
+    );
+    return row ? { task: toTask(row), role: row.member_role as Role } : null;
+  }
+
+  tasksForBoard(boardId: string): Promise<Task[]> {
+    return this.db.read((sql) => this.#tasksForBoard(sql, boardId));
+  }
+
+  async tasksUpdatedSince(boardId: string, since: Date): Promise<Task[]> {
+    const rows = await this.db.read((sql) =>
+      sql`SELECT ${taskWithPosition(sql)} FROM tasks
+        WHERE board_id = ${boardId} AND updated_at > ${since.toISOString()}
+        ORDER BY updated_at, id`
+    );
+    return rows.map(toTask);
+  }
+
+  async #checkAssignee(sql: Sql, boardId: string, assigneeId: string | null | undefined) {
+    if (!assigneeId) return;
+    const [row] = await sql`SELECT 1 FROM board_members
+      WHERE board_id = ${boardId} AND user_id = ${assigneeId}`;
+    checkAssignee(assigneeId, row !== undefined);
+  }
+
+  /** The task, locked for this mutation, when it exists and the actor is a member of its board. */
+  async #loadTask(sql: Sql, taskId: string, actorId: string): Promise<Task> {
+    const task = await this.#task(sql, taskId, true);
+    if (!task) throw notFound("Task", taskId);
+    await this.#requireRole(sql, task.boardId, actorId, "member", "Task", taskId);
+    return task;
+  }
+
+  /**
+   * Where a task goes in list `listId` (locked: placements in one list are serialised across
+   * instances) among its other tasks: the rank, and the dense position it gives. Renumbers the
+   * list when no double is left between the neighbours (rules.ts `ranks`).
+   */
+  async #place(sql: Sql, listId: string, taskId: string, position: number | undefined) {
+    await sql`SELECT 1 FROM lists WHERE id = ${listId} FOR NO KEY UPDATE`;
+    const [{ n }] = await sql`SELECT count(*) AS n FROM tasks
+      WHERE list_id = ${listId} AND id <> ${taskId}`;
+    const others = Number(n);
+    const at = placeAt(position, others);
+    const between = async (): Promise<number | null> => {
+      if (others === 0) return 0;
+      if (at === others) {
+        const [{ rank }] = await sql`SELECT max(rank) AS rank FROM tasks
+          WHERE list_id = ${listId} AND id <> ${taskId}`;
+        return ranks.after(rank);
+      }
+      const rows = await sql`SELECT rank FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
+        ORDER BY rank, id LIMIT 2 OFFSET ${Math.max(at - 1, 0)}`;
+      const [before, after] = rows.map((row) => row.rank as number);
+      return at === 0 ? ranks.before(before) : ranks.between(before, after);
+    };
+    let rank = await between();
+    if (rank === null) {
+      await sql`UPDATE tasks SET rank = ordered.n FROM (
+          SELECT id, row_number() OVER (ORDER BY rank, id) - 1 AS n
+          FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
+        ) AS ordered WHERE tasks.id = ordered.id`;
+      rank = (await between())!; // Whole numbers apart now: there is a midpoint.
+    }
+    return { rank, position: at };
+  }
+
+  createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, async (sql) => {
+      const list = await this.#loadList(sql, input.listId, actorId);
+      await this.#checkAssignee(sql, list.boardId, input.assigneeId);
+      const id = newId("task");
+      const { rank, position } = await this.#place(sql, list.id, id, input.position);
+      const stamp = now();
+      const [row] = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
+          assignee_id, rank, version, created_by, created_at, updated_at)
+        VALUES (${id}, ${list.boardId}, ${list.id}, ${input.title}, ${input.description ?? ""},
+          ${input.assigneeId ?? null}, ${rank}, 1, ${actorId}, ${stamp}, ${stamp})
+        RETURNING *`;
+      const task = toTask({ ...row, position });
+      return { value: task, event: boardEvents.taskCreated(task) };
+    });
+  }
+
+  updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, async (sql) => {
+      const current = await this.#loadTask(sql, taskId, actorId);
+      checkVersion(current, changes.version);
+      await this.#checkAssignee(sql, current.boardId, changes.assigneeId);
+      const assigneeId = changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId;
+      const [row] = await sql`UPDATE tasks SET title = ${changes.title ?? current.title},
+          description = ${changes.description ?? current.description},
+          assignee_id = ${assigneeId}, version = version + 1, updated_at = ${now()}
+        WHERE id = ${taskId} RETURNING *`;
+      const task = toTask({ ...row, position: current.position }); // An edit does not move it.
+      return { value: task, event: boardEvents.taskUpdated(task) };
+    });
+  }
+
+  moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, async (sql) => {
+      const current = await this.#loadTask(sql, taskId, actorId);
+      checkVersion(current, move.version);
+      const [listRow] = await sql`SELECT * FROM lists WHERE id = ${move.listId}`;
+      const target = checkSameBoard(current, listRow ? toList(listRow) : null, move.listId);
+      const { rank, position } = await this.#place(sql, target.id, taskId, move.position);
+      const [row] = await sql`UPDATE tasks SET list_id = ${target.id}, rank = ${rank},
+          version = version + 1, updated_at = ${now()}
+        WHERE id = ${taskId} RETURNING *`;
+      const task = toTask({ ...row, position });
+      return { value: task, event: boardEvents.taskMoved(task, current) };
+    });
+  }
+
+  deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, async (sql) => {
+      const task = await this.#loadTask(sql, taskId, actorId);
+      await sql`DELETE FROM tasks WHERE id = ${taskId}`;
+      return { value: task, event: boardEvents.taskDeleted(task) };
+    });
+  }
+
+  // ---- event log --------------------------------------------------------------------------
+
+  async cursor(): Promise<number> {
+    const [{ seq }] = await this.db.read((sql) => sql`SELECT seq FROM event_head WHERE id = 1`);
+    return Number(seq);
+  }
+
+  async eventsAfter(
+    boardIds: readonly string[] | null,
+    after: number,
+    limit: number,
+  ): Promise<EventPage> {
+    // One statement, so the page and the horizon come from the same snapshot: a prune commits
+    // its deletes and its new horizon together, and this sees both or neither.
+    const rows = await this.db.read((sql) =>
+      boardIds === null
+        ? sql`SELECT h.pruned_through, e.* FROM event_horizon h LEFT JOIN LATERAL (
+            SELECT * FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${limit}
+          ) e ON true`
+        : sql`SELECT h.pruned_through, e.* FROM event_horizon h LEFT JOIN LATERAL (
+            SELECT * FROM events WHERE board_id = ANY(${boardIds as string[]}::text[])
+              AND seq > ${after} ORDER BY seq LIMIT ${limit}
+          ) e ON true`
+    );
+    return {
+      events: rows.filter((row) => row.seq !== null).map(toEvent),
+      prunedThrough: Number(rows[0].pruned_through),
+    };
+  }
+
+  async prunedThrough(): Promise<number> {
+    const [{ pruned_through }] = await this.db.read((sql) =>
+      sql`SELECT pruned_through FROM event_horizon WHERE id = 1`
+    );
+    return Number(pruned_through);
+  }
+
+  prune(policy: RetentionPolicy): Promise<number> {
+    return this.db.transaction(async (sql) => {
+      // One instance prunes at a time; the others skip this round rather than queue up.
+      const [{ locked }] = await sql`SELECT
+        pg_try_advisory_xact_lock(hashtext(${"liveboard-prune:" + this.db.schema})) AS locked`;
+      if (!locked) return 0;
+      const cutoff = new Date(Date.now() - policy.maxAgeMs).toISOString();
+      const [{ seq: head }] = await sql`SELECT seq FROM event_head WHERE id = 1`;
+      const [{ seq: byAge }] = await sql`SELECT coalesce(max(seq), 0) AS seq FROM events
+        WHERE created_at < ${cutoff}`;
+      const [{ pruned_through }] = await sql`SELECT pruned_through FROM event_horizon
+        WHERE id = 1 FOR UPDATE`;
+      const through = Math.max(Number(head) - policy.maxCount, Number(byAge), 0);
+      if (through <= Number(pruned_through)) return 0;
+      const deleted = await sql`DELETE FROM events WHERE seq <= ${through}`;
+      await sql`UPDATE event_horizon SET pruned_through = ${through} WHERE id = 1`;
+      return deleted.count;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -17,6 +17,18 @@ export interface Config {
   databaseSchema: string;
   /** PostgreSQL: how long a write may wait for a lock before it fails as `store_unavailable`. */
   databaseLockTimeoutMs: number;
+  /** Redis for cross-instance mode (relay, presence, rooms, control); empty = one instance. */
+  redisUrl: string;
+  /** Prefix of every Redis key and channel (several deployments or tests share one Redis). */
+  redisPrefix: string;
+  /** This instance's name in the cluster (random when not set). */
+  instanceId: string;
+  /** A dead instance's presence is reaped this long after its last heartbeat. */
+  presenceTtlMs: number;
+  /** How often the relay compares the log's head with what it delivered. */
+  relayCheckMs: number;
+  /** Test-only fault hooks (see README, Testing); never set in production. */
+  testFaults: string[];
   /** Demo mode: anonymous requests act as the demo guest; demo data is seeded. */
   demo: boolean;
   /** Seed the demo data in normal mode too (idempotent). */
@@ -90,6 +102,52 @@ export const OPTIONS: Option[] = [
     default: "5000",
     min: 10,
     help: "PostgreSQL lock and statement wait before a 503",
+  },
+  {
+    key: "redisUrl",
+    env: "REDIS_URL",
+    kind: "string",
+    default: "none",
+    secret: true,
+    help: "redis://host:port for several instances (none = one instance)",
+  },
+  {
+    key: "redisPrefix",
+    env: "REDIS_PREFIX",
+    kind: "string",
+    default: "liveboard:",
+    help: "prefix of Redis keys and channels",
+  },
+  {
+    key: "instanceId",
+    env: "INSTANCE_ID",
+    kind: "string",
+    default: "random",
+    help: "this instance's name in the cluster",
+  },
+  {
+    key: "presenceTtlMs",
+    env: "PRESENCE_TTL_MS",
+    kind: "int",
+    default: "10000",
+    min: 100,
+    help: "a silent instance's viewers leave after this",
+  },
+  {
+    key: "relayCheckMs",
+    env: "RELAY_CHECK_MS",
+    kind: "int",
+    default: "1000",
+    min: 10,
+    help: "relay head check (and poll while Redis is down: a quarter of it)",
+  },
+  {
+    key: "testFaults",
+    env: "LIVEBOARD_TEST_FAULTS",
+    kind: "list",
+    default: "",
+    choices: ["exit_after_commit", "drop_publishes"],
+    help: "test-only fault hooks",
   },
   { key: "demo", env: "DEMO", kind: "bool", default: "false", help: "demo mode" },
   { key: "seed", env: "SEED", kind: "bool", default: "false", help: "seed demo data" },
@@ -400,6 +458,26 @@ function checkCombined(config: Config): void {
         `Invalid DATABASE_URL "${redact(config.databaseUrl)}": not a valid postgres:// URL`,
       );
     }
+  }
+  if (config.redisUrl === "none") config.redisUrl = "";
+  if (config.instanceId === "random") config.instanceId = crypto.randomUUID().slice(0, 8);
+  if (config.redisUrl) {
+    if (!/^rediss?:\/\//i.test(config.redisUrl)) {
+      throw new ConfigError(
+        `Invalid REDIS_URL "${redact(config.redisUrl)}": expected redis://host:port (or none)`,
+      );
+    }
+    if (storeKind(config.databaseUrl) !== "postgres") {
+      throw new ConfigError(
+        "Invalid REDIS_URL with a SQLite DATABASE_URL: several instances need a shared " +
+          "store; set DATABASE_URL to a postgres:// URL, or unset REDIS_URL for one instance",
+      );
+    }
+  }
+  if (!/^[\w.:-]{1,64}$/.test(config.instanceId)) {
+    throw new ConfigError(
+      `Invalid INSTANCE_ID "${config.instanceId}": use letters, digits, . _ : -`,
+    );
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
     throw new ConfigError(

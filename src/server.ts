@@ -52,8 +52,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
    */
   const housekeeping = async () => {
     await store.prune(retention);
-    const expired = new Set(await store.deleteExpiredSessions());
-    registry.closeSessions(CLOSE_REASONS.unauthorized, expired);
+    services.control.endSessions(await store.deleteExpiredSessions());
+    // Sessions ended on another instance whose control message was lost.
+    if (services.redis) await services.control.sweepSessions();
   };
   await housekeeping();
   const pruneTimer = setInterval(() => {

@@ -1,16 +1,26 @@
 /**
  * The composition root: builds every service of one instance from the configuration — the store
- * (chosen by the DATABASE_URL scheme), the bus and presence, the actions and the transports —
- * and wires store → bus → transports, without listening. server.ts listens; tests may build
- * services alone. `closeServices` takes them down in the reverse order.
+ * (chosen by the DATABASE_URL scheme), the bus, presence and room channel (in memory, or over
+ * Redis when REDIS_URL is set: relay, cluster presence, cross-instance rooms and control), the
+ * actions and the transports — and wires store → bus → transports, without listening. server.ts
+ * listens; tests may build services alone. `closeServices` takes them down in reverse order.
  */
 import { Actions } from "./actions.ts";
 import { type Config, ConfigError, storeKind } from "./config.ts";
 import type { Services } from "./http/context.ts";
+import type { Bus } from "./realtime/bus.ts";
 import { MemoryBus } from "./realtime/bus_memory.ts";
+import { RedisBus } from "./realtime/bus_redis.ts";
+import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
 import { ConnectionRegistry } from "./realtime/connections.ts";
+import { Control } from "./realtime/control.ts";
 import { LongPolling } from "./realtime/polling.ts";
+import type { Presence } from "./realtime/presence.ts";
 import { MemoryPresence } from "./realtime/presence_memory.ts";
+import { RedisPresence } from "./realtime/presence_redis.ts";
+import { RedisLink } from "./realtime/redis.ts";
+import type { RoomChannel } from "./realtime/rooms.ts";
+import { RedisRoomChannel } from "./realtime/rooms_redis.ts";
 import { SseTransport } from "./realtime/sse.ts";
 import { WebSocketTransport } from "./realtime/ws.ts";
 import { handleMessage } from "./realtime/ws_handlers.ts";
@@ -54,15 +64,47 @@ export async function createServices(config: Config): Promise<Services> {
     await store.close();
     throw error;
   }
-  const bus = new MemoryBus();
-  store.onCommit((event) => bus.publish(event));
   const registry = new ConnectionRegistry();
+  const { instanceId } = config;
+  let bus: Bus;
+  let presence: Presence;
+  let rooms: RoomChannel | undefined;
+  let redis: RedisLink | undefined;
+  let relay: RedisBus["relay"] | undefined;
+  if (config.redisUrl) {
+    redis = await RedisLink.open(config.redisUrl, config.redisPrefix);
+    const redisBus = new RedisBus(
+      store,
+      redis,
+      () => registry.closeAll(CLOSE_REASONS.relayGap),
+      { checkMs: config.relayCheckMs, dropPublishes: config.testFaults.includes("drop_publishes") },
+    );
+    await redisBus.start();
+    const redisPresence = new RedisPresence(redis, { instanceId, ttlMs: config.presenceTtlMs });
+    redisPresence.start();
+    [bus, presence, relay] = [redisBus, redisPresence, redisBus.relay];
+    rooms = new RedisRoomChannel(redis, instanceId);
+  } else {
+    [bus, presence] = [new MemoryBus(), new MemoryPresence()];
+  }
+  const exitAfterCommit = config.testFaults.includes("exit_after_commit");
+  store.onCommit((event) => {
+    // Test-only: die between COMMIT and publish, as a killed instance would.
+    if (exitAfterCommit) Deno.exit(86);
+    bus.publish(event);
+  });
+  const control = new Control(registry, store, instanceId, redis);
+  control.start();
   const actions = new Actions(store);
   return {
     config,
     store,
     bus,
+    presence,
     registry,
+    control,
+    redis,
+    relay,
     actions,
     sse: new SseTransport(store, bus, registry, {
       heartbeatMs: config.sseHeartbeatMs,
@@ -73,7 +115,7 @@ export async function createServices(config: Config): Promise<Services> {
       timeoutMs: config.longPollTimeoutMs,
       maxPerUser: config.longPollMaxPerUser,
     }),
-    websockets: new WebSocketTransport(store, bus, registry, actions, new MemoryPresence(), {
+    websockets: new WebSocketTransport(store, bus, registry, actions, presence, rooms, {
       heartbeatMs: config.wsHeartbeatMs,
       maxMessageBytes: config.wsMaxMessageBytes,
       maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
@@ -84,11 +126,16 @@ export async function createServices(config: Config): Promise<Services> {
   };
 }
 
-/** Stops the transports' timers, then closes the bus and the store (after the connections). */
+/**
+ * Stops the transports' timers, removes this instance's presence at once (announcing who left),
+ * then closes the bus, Redis and the store — after the connections were closed.
+ */
 export async function closeServices(services: Services): Promise<void> {
   services.sse.stop();
   services.longPolling.stop();
-  services.websockets.stop();
+  await services.websockets.stop();
+  await services.control.close();
   await services.bus.close();
+  await services.redis?.close();
   await services.store.close();
 }

@@ -42,6 +42,30 @@ export const postgresAvailable: boolean = await (async () => {
   }
 })();
 
+/** The Redis server tests use (a key prefix each; never restarted by a test). */
+export const TEST_REDIS_URL = Deno.env.get("LIVEBOARD_TEST_REDIS_URL") ?? "redis://127.0.0.1:6379";
+
+/** Whether Redis answers at TEST_REDIS_URL (a bare PING over TCP). */
+export const redisAvailable: boolean = await (async () => {
+  const url = new URL(TEST_REDIS_URL);
+  try {
+    const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port || 6379) });
+    try {
+      await conn.write(new TextEncoder().encode("PING\r\n"));
+      const buffer = new Uint8Array(16);
+      const n = await conn.read(buffer);
+      return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).startsWith("+PONG");
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return false;
+  }
+})();
+
+/** A Redis key and channel prefix of its own for one test. */
+export const testRedisPrefix = () => `lbt:${crypto.randomUUID().slice(0, 8)}:`;
+
 /** A fresh, empty database for one test, and how to remove it afterwards. */
 export interface TestDatabase {
   databaseUrl: string;

@@ -1,4 +1,4 @@
-/** Presence, rooms and the rate limiter in-process, without sockets. */
+/** Rooms and the rate limiter in-process, without sockets (presence: presence_contract_test.ts). */
 import assert from "node:assert/strict";
 import { MemoryPresence } from "../src/realtime/presence_memory.ts";
 import { TokenBucket } from "../src/realtime/rate_limit.ts";
@@ -6,39 +6,6 @@ import { type RoomMember, Rooms } from "../src/realtime/rooms.ts";
 import type { Frame } from "../src/realtime/ws_protocol.ts";
 import { waitFor } from "./helpers.ts";
 import type { Message } from "./ws_helpers.ts";
-
-const entry = (userId: string, connectionId: string) => ({ userId, name: userId, connectionId });
-
-Deno.test("presence is keyed by user: first connection joins, last one leaves", async () => {
-  const presence = new MemoryPresence();
-  assert.equal(await presence.add("b1", entry("ann", "c1")), true);
-  assert.equal(await presence.add("b1", entry("ann", "c2")), false);
-  assert.equal(await presence.add("b1", entry("ann", "c2")), false);
-  assert.equal(await presence.add("b1", entry("ben", "c3")), true);
-  assert.equal(await presence.add("b2", entry("ann", "c4")), true);
-  assert.deepEqual(await presence.list("b1"), [
-    { userId: "ann", name: "ann", connections: 2 },
-    { userId: "ben", name: "ben", connections: 1 },
-  ]);
-  assert.deepEqual(await presence.counts(), {
-    b1: { users: 2, connections: 3 },
-    b2: { users: 1, connections: 1 },
-  });
-
-  assert.equal(await presence.remove("b1", entry("ann", "c1")), false);
-  assert.equal(
-    await presence.remove("b1", entry("ann", "c1")),
-    false,
-    "removing twice is harmless",
-  );
-  assert.equal(await presence.remove("b1", entry("ann", "c2")), true);
-  assert.equal(await presence.remove("b1", entry("ann", "c2")), false);
-  assert.equal(await presence.remove("b1", entry("nobody", "c9")), false);
-  assert.deepEqual(await presence.list("b1"), [{ userId: "ben", name: "ben", connections: 1 }]);
-  assert.equal(await presence.remove("b1", entry("ben", "c3")), true);
-  assert.deepEqual(await presence.list("b1"), []);
-  assert.deepEqual(Object.keys(await presence.counts()), ["b2"]);
-});
 
 /** A room member that records what it is sent. */
 class Member implements RoomMember {

@@ -5,6 +5,10 @@ import { authenticate, type Caller } from "../auth.ts";
 import type { Config } from "../config.ts";
 import type { Bus } from "../realtime/bus.ts";
 import type { ConnectionRegistry } from "../realtime/connections.ts";
+import type { Control } from "../realtime/control.ts";
+import type { Presence } from "../realtime/presence.ts";
+import type { RedisLink } from "../realtime/redis.ts";
+import type { EventRelay } from "../realtime/relay.ts";
 import type { LongPolling } from "../realtime/polling.ts";
 import type { SseTransport } from "../realtime/sse.ts";
 import type { WebSocketTransport } from "../realtime/ws.ts";
@@ -15,7 +19,13 @@ export interface Services {
   config: Config;
   store: Store;
   bus: Bus;
+  presence: Presence;
   registry: ConnectionRegistry;
+  /** Ending sessions and the connection counts, across instances. */
+  control: Control;
+  /** Cross-instance mode only: the Redis link and the event relay. */
+  redis?: RedisLink;
+  relay?: EventRelay;
   actions: Actions;
   sse: SseTransport;
   longPolling: LongPolling;

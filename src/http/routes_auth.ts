@@ -2,7 +2,6 @@
 import { Hono } from "hono";
 import { hashPassword, newSessionToken, sessionCookie, verifyPassword } from "../auth.ts";
 import { AppError, unauthorized } from "../errors.ts";
-import { CLOSE_REASONS } from "../realtime/close_reasons.ts";
 import { loginSchema, parseInput, signupSchema } from "../schemas.ts";
 import type { User } from "../store/store.ts";
 import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
@@ -42,10 +41,10 @@ export function authRoutes(services: Services): Hono<AppEnv> {
   });
 
   app.post("/logout", requireCaller(services), async (c) => {
-    const { sessionHash, user } = c.get("caller");
+    const { sessionHash } = c.get("caller");
     if (sessionHash) {
       await store.deleteSession(sessionHash);
-      services.registry.closeAll(CLOSE_REASONS.unauthorized, user.id, sessionHash);
+      services.control.endSessions([sessionHash]);
     }
     c.header("set-cookie", sessionCookie("", 0, config.cookieSecure));
     return c.json({ ok: true });

@@ -53,6 +53,12 @@ export const CLOSE_REASONS = {
     reconnect: true,
     message: "No answer to heartbeat",
   },
+  relayGap: {
+    name: "resume",
+    code: 4010,
+    reconnect: true,
+    message: "This instance missed events that were pruned; reconnect and resume",
+  },
   tooManyConnections: {
     name: "too_many_connections",
     code: 4029,

@@ -90,6 +90,15 @@ export class ConnectionRegistry {
     this.closeAll(reason);
   }
 
+  /** The distinct sessions live connections were opened with. */
+  sessionHashes(): string[] {
+    const hashes = new Set<string>();
+    for (const connection of this.#connections.values()) {
+      if (connection.sessionHash) hashes.add(connection.sessionHash);
+    }
+    return [...hashes];
+  }
+
   /** Closes the connections opened with any of these sessions (expired ones), in one pass. */
   closeSessions(reason: CloseReason, sessionHashes: ReadonlySet<string>): void {
     if (sessionHashes.size === 0) return;

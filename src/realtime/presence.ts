@@ -1,7 +1,16 @@
 /**
  * The presence contract: who is looking at which board, keyed by user with one entry per
  * connection (as in Phoenix.Presence), so a user with three tabs is one viewer. A memory
- * implementation serves one process; a Redis one can stand beside it for several instances.
+ * implementation serves one process; the Redis one (presence_redis.ts) a cluster, where:
+ * - "first" and "last" are decided atomically across every instance: for one user and board,
+ *   exactly one `add` resolves true per join and one `remove` (or expiry) per leave;
+ * - the entries of an instance that stops refreshing them (killed, cut off) expire within its
+ *   TTL plus one sweep, and each user who thereby leaves is reported by `onExpire` on exactly one
+ *   surviving instance (which announces `user_left`);
+ * - when presence was lost (Redis restarted empty, or this instance was taken for dead) the
+ *   instance adds its entries again by itself and reports it by `onRestore`.
+ * While the backing service is down, `add` and `remove` resolve false and `list` falls back to
+ * this instance's own viewers; nothing throws.
  */
 /** One viewer of a board: a user, however many connections (tabs) they have there. */
 export interface PresenceUser {
@@ -18,9 +27,10 @@ export interface PresenceEntry {
   connectionId: string;
 }
 
-export interface PresenceCounts {
-  users: number;
-  connections: number;
+/** A user whose connections expired with their instance. */
+export interface ExpiredUser {
+  userId: string;
+  name: string;
 }
 
 export interface Presence {
@@ -38,7 +48,13 @@ export interface Presence {
   remove(boardId: string, entry: PresenceEntry): Promise<boolean>;
   /** The users in a board's room, one element per user, in the order they first joined. */
   list(boardId: string): Promise<PresenceUser[]>;
-  /** Users and connections per board that has anyone present. */
-  counts(): Promise<Record<string, PresenceCounts>>;
+  /** Sets the one listener told of users who left because their instance went silent. */
+  onExpire(listener: (boardId: string, user: ExpiredUser) => void): void;
+  /**
+   * Sets the one listener told that this instance's entries were added again after presence was
+   * lost: every board it has viewers on, each with the entries that were a first connection.
+   */
+  onRestore(listener: (firsts: Map<string, PresenceEntry[]>) => void): void;
+  /** Removes this instance's entries at once (reported through `onExpire`) and stops. */
   close(): Promise<void>;
 }

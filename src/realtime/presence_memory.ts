@@ -3,7 +3,7 @@
  * does its work synchronously before returning its Promise, so "first" and "last" answers are
  * atomic with respect to each other.
  */
-import type { Presence, PresenceCounts, PresenceEntry, PresenceUser } from "./presence.ts";
+import type { Presence, PresenceEntry, PresenceUser } from "./presence.ts";
 
 interface UserPresence {
   name: string;
@@ -47,15 +47,11 @@ export class MemoryPresence implements Presence {
     );
   }
 
-  counts(): Promise<Record<string, PresenceCounts>> {
-    const counts: Record<string, PresenceCounts> = {};
-    for (const [boardId, users] of this.#boards) {
-      let connections = 0;
-      for (const user of users.values()) connections += user.connections.size;
-      counts[boardId] = { users: users.size, connections };
-    }
-    return Promise.resolve(counts);
-  }
+  /** One process: no instance can go silent, so nothing expires. */
+  onExpire(): void {}
+
+  /** One process: presence is never lost while it runs. */
+  onRestore(): void {}
 
   close(): Promise<void> {
     this.#boards.clear();

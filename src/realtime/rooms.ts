@@ -5,6 +5,11 @@
  * and cursor messages to everyone in the room but the sender. Nothing crosses boards. Typing
  * expires without a refresh; one shared ticker sweeps the rooms where someone is typing.
  * Board events do not pass through here: each member receives them from its own `EventFeed`.
+ *
+ * Across instances (a `RoomChannel`), a room follows its board's channel while it has members
+ * here: what one instance announces (joins, leaves, typing, cursors) reaches the members of
+ * every other. Each instance expires remote typers by itself, so a typer whose instance dies
+ * stops showing within the typing timeout; refreshes travel so that a live typer does not.
  */
 import { log } from "../log.ts";
 import type { Presence, PresenceEntry } from "./presence.ts";
@@ -24,6 +29,8 @@ interface Typing {
   connectionId: string;
   name: string;
   expiresAt: number;
+  /** Typing on another instance: expired here, never announced from here. */
+  remote: boolean;
 }
 
 class Room {
@@ -31,8 +38,28 @@ class Room {
   readonly members = new Map<RoomMember, { ready: boolean }>();
   /** Who is typing, by user. */
   readonly typing = new Map<string, Typing>();
+  /** Stops following the board's channel (other instances). */
+  unfollow: () => void = () => {};
 
   constructor(readonly boardId: string) {}
+}
+
+/** What travels between instances on a board's room channel. */
+export type RoomRelayMessage =
+  | { kind: "message"; message: ServerMessage; except?: string; ephemeral: boolean }
+  | {
+    kind: "typing_refresh";
+    userId: string;
+    name: string;
+    connectionId: string;
+    taskId: string | null;
+  };
+
+/** The room messages of other instances (Redis pub/sub); absent on one instance. */
+export interface RoomChannel {
+  publish(boardId: string, message: RoomRelayMessage): void;
+  /** Receives the board's messages from the other instances until the returned stop is called. */
+  follow(boardId: string, handler: (message: RoomRelayMessage) => void): () => void;
 }
 
 export interface RoomsOptions {
@@ -48,9 +75,30 @@ export class Rooms {
   #rooms = new Map<string, Room>();
   #typingSweep: Ticker<Room>;
 
-  constructor(readonly presence: Presence, readonly options: RoomsOptions) {
+  constructor(
+    readonly presence: Presence,
+    readonly options: RoomsOptions,
+    readonly channel?: RoomChannel,
+  ) {
     const sweepMs = Math.max(10, Math.min(1000, Math.floor(options.typingTimeoutMs / 5)));
     this.#typingSweep = new Ticker(sweepMs, (room) => this.#expireTyping(room));
+    // A user whose instance went silent: this instance reaped them, so it tells everyone.
+    presence.onExpire((boardId, { userId, name }) =>
+      this.#announce(boardId, { type: "user_left", boardId, userId, name })
+    );
+    presence.onRestore((firsts) => this.#restored(firsts));
+  }
+
+  #room(boardId: string): Room {
+    let room = this.#rooms.get(boardId);
+    if (!room) {
+      this.#rooms.set(boardId, room = new Room(boardId));
+      const created = room;
+      if (this.channel) {
+        room.unfollow = this.channel.follow(boardId, (m) => this.#onRemote(created, m));
+      }
+    }
+    return room;
   }
 
   /**
@@ -58,8 +106,7 @@ export class Rooms {
    * `user_joined` when this is the user's first connection there.
    */
   async join(boardId: string, member: RoomMember): Promise<void> {
-    let room = this.#rooms.get(boardId);
-    if (!room) this.#rooms.set(boardId, room = new Room(boardId));
+    const room = this.#room(boardId);
     if (room.members.has(member)) return;
     const state = { ready: false };
     room.members.set(member, state);
@@ -70,7 +117,7 @@ export class Rooms {
     member.send(encode({ type: "presence", boardId, users }));
     if (first) {
       const { userId, name } = member;
-      this.#broadcast(room, { type: "user_joined", boardId, userId, name }, member.connectionId);
+      this.#announce(boardId, { type: "user_joined", boardId, userId, name }, member.connectionId);
     }
   }
 
@@ -86,8 +133,7 @@ export class Rooms {
     if (room.members.size === 0) this.#dropRoom(room);
     if (await this.presence.remove(boardId, member)) {
       const { userId, name } = member;
-      const current = this.#rooms.get(boardId);
-      if (current) this.#broadcast(current, { type: "user_left", boardId, userId, name });
+      this.#announce(boardId, { type: "user_left", boardId, userId, name });
     }
   }
 
@@ -108,21 +154,33 @@ export class Rooms {
       return;
     }
     const current = room.typing.get(member.userId);
-    room.typing.set(member.userId, {
-      taskId,
-      connectionId: member.connectionId,
-      name: member.name,
+    const { userId, name, connectionId } = member;
+    this.#setTyping(room, userId, { taskId, connectionId, name, remote: false });
+    if (current?.taskId === taskId) {
+      // Others already show it; the other instances only need to keep it from expiring.
+      this.channel?.publish(boardId, {
+        kind: "typing_refresh",
+        userId,
+        name,
+        connectionId,
+        taskId,
+      });
+      return;
+    }
+    this.#announce(
+      boardId,
+      { type: "user_typing", boardId, userId, name, taskId, typing: true },
+      connectionId,
+      true,
+    );
+  }
+
+  #setTyping(room: Room, userId: string, typing: Omit<Typing, "expiresAt">): void {
+    room.typing.set(userId, {
+      ...typing,
       expiresAt: performance.now() + this.options.typingTimeoutMs,
     });
     this.#typingSweep.add(room);
-    if (current?.taskId === taskId) return;
-    const { userId, name } = member;
-    this.#broadcast(
-      room,
-      { type: "user_typing", boardId, userId, name, taskId, typing: true },
-      member.connectionId,
-      true,
-    );
   }
 
   /** Relays a pointer position to everyone in the room but the sender. */
@@ -131,7 +189,7 @@ export class Rooms {
     if (!room?.members.has(member)) return;
     const { userId, name } = member;
     const message: ServerMessage = { type: "cursor_moved", boardId, userId, name, x, y };
-    this.#broadcast(room, message, member.connectionId, true);
+    this.#announce(boardId, message, member.connectionId, true);
   }
 
   /** Sockets and distinct users per board room. */
@@ -155,12 +213,17 @@ export class Rooms {
     if (room.typing.size === 0) this.#typingSweep.delete(room);
     const { boardId } = room;
     const { name, taskId, connectionId } = typing;
-    this.#broadcast(
-      room,
-      { type: "user_typing", boardId, userId, name, taskId, typing: false },
-      connectionId,
-      true,
-    );
+    const message: ServerMessage = {
+      type: "user_typing",
+      boardId,
+      userId,
+      name,
+      taskId,
+      typing: false,
+    };
+    // A remote typer is expired by every instance itself: only this one's members hear it here.
+    if (typing.remote) this.#broadcast(room, message, connectionId, true);
+    else this.#announce(boardId, message, connectionId, true);
   }
 
   #expireTyping(room: Room): void {
@@ -173,8 +236,67 @@ export class Rooms {
 
   #dropRoom(room: Room): void {
     this.#rooms.delete(room.boardId);
+    room.unfollow();
     room.typing.clear();
     this.#typingSweep.delete(room);
+  }
+
+  /** Tells this instance's members of the room (if any) and every other instance's. */
+  #announce(boardId: string, message: ServerMessage, except?: string, ephemeral = false): void {
+    const room = this.#rooms.get(boardId);
+    if (room) this.#broadcast(room, message, except, ephemeral);
+    this.channel?.publish(boardId, { kind: "message", message, except, ephemeral });
+  }
+
+  /** A message from another instance for a room that has members here. */
+  #onRemote(room: Room, relayed: RoomRelayMessage): void {
+    if (this.#rooms.get(room.boardId) !== room) return; // dropped meanwhile
+    if (relayed.kind === "typing_refresh") {
+      const { userId, name, connectionId, taskId } = relayed;
+      const shown = room.typing.get(userId)?.taskId === taskId && room.typing.has(userId);
+      this.#setTyping(room, userId, { taskId, connectionId, name, remote: true });
+      if (shown) return;
+      // Its start was missed (this room is newer than it): show it now.
+      const { boardId } = room;
+      const message: ServerMessage = {
+        type: "user_typing",
+        boardId,
+        userId,
+        name,
+        taskId,
+        typing: true,
+      };
+      return this.#broadcast(room, message, connectionId, true);
+    }
+    const { message, except, ephemeral } = relayed;
+    if (message.type === "user_typing") {
+      const { userId, name, taskId } = message;
+      if (message.typing) {
+        this.#setTyping(room, userId, { taskId, connectionId: except ?? "", name, remote: true });
+      } else {
+        room.typing.delete(userId);
+        if (room.typing.size === 0) this.#typingSweep.delete(room);
+      }
+    }
+    this.#broadcast(room, message, except, ephemeral);
+  }
+
+  /**
+   * Presence was lost and this instance's viewers were added again: its members get a fresh
+   * snapshot, and a user who was nobody's anymore is announced as joined again.
+   */
+  async #restored(firsts: Map<string, PresenceEntry[]>): Promise<void> {
+    for (const [boardId, entries] of firsts) {
+      for (const { userId, name, connectionId } of entries) {
+        this.#announce(boardId, { type: "user_joined", boardId, userId, name }, connectionId);
+      }
+      const room = this.#rooms.get(boardId);
+      if (!room) continue;
+      const users = await this.presence.list(boardId);
+      for (const [member, state] of room.members) {
+        if (state.ready) member.send(encode({ type: "presence", boardId, users }));
+      }
+    }
   }
 
   /** Encodes once and sends to every member that has its snapshot, but the connection `except`. */

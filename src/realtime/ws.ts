@@ -19,7 +19,7 @@ import type { Connection, ConnectionRegistry } from "./connections.ts";
 import type { EventFeed } from "./feed.ts";
 import type { Presence } from "./presence.ts";
 import { TokenBucket } from "./rate_limit.ts";
-import { type RoomMember, Rooms } from "./rooms.ts";
+import { type RoomChannel, type RoomMember, Rooms } from "./rooms.ts";
 import { Ticker } from "./ticker.ts";
 import { encode, errorMessage, type Frame, frameOf, type ServerMessage } from "./ws_protocol.ts";
 
@@ -93,6 +93,8 @@ export class WebSocketTransport {
     readonly registry: ConnectionRegistry,
     readonly actions: Actions,
     readonly presence: Presence,
+    /** The other instances' room messages (absent on one instance). */
+    roomChannel: RoomChannel | undefined,
     readonly options: WsOptions,
     /**
      * What each client message does (ws_handlers.ts). Passed in rather than imported, so the
@@ -100,7 +102,7 @@ export class WebSocketTransport {
      */
     readonly handleMessage: (connection: WsConnection, data: unknown) => void,
   ) {
-    this.rooms = new Rooms(presence, { typingTimeoutMs: options.typingTimeoutMs });
+    this.rooms = new Rooms(presence, { typingTimeoutMs: options.typingTimeoutMs }, roomChannel);
     this.#sweep = new Ticker(options.heartbeatMs, (connection) => connection.sweep());
   }
 
@@ -127,11 +129,12 @@ export class WebSocketTransport {
     this.registry.remove(connection, reason);
   }
 
-  stop(): void {
+  /** Stops the timers and removes this instance's presence (announcing who left). */
+  async stop(): Promise<void> {
     this.#sweep.stop();
     this.drainWatch.stop();
     this.rooms.stop();
-    void this.presence.close();
+    await this.presence.close();
   }
 }
 

@@ -171,6 +171,8 @@ export interface Store {
   /** The user of an unexpired session, or null. */
   findSessionUser(tokenHash: string): Promise<User | null>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Which of these sessions exist and have not expired. */
+  existingSessions(tokenHashes: string[]): Promise<Set<string>>;
   /** Deletes the sessions that have expired; returns their token hashes. */
   deleteExpiredSessions(): Promise<string[]>;
 

@@ -177,6 +177,14 @@ export class PostgresStore implements Store {
     await this.db.read((sql) => sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`);
   }
 
+  async existingSessions(tokenHashes: string[]): Promise<Set<string>> {
+    const rows = await this.db.read((sql) =>
+      sql`SELECT token_hash FROM sessions
+        WHERE token_hash = ANY(${tokenHashes}::text[]) AND expires_at > ${now()}`
+    );
+    return new Set(rows.map((row) => row.token_hash as string));
+  }
+
   async deleteExpiredSessions() {
     const rows = await this.db.read((sql) =>
       sql`DELETE FROM sessions WHERE expires_at <= ${now()} RETURNING token_hash`

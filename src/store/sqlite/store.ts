@@ -155,6 +155,19 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  existingSessions(tokenHashes: string[]): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const hash of tokenHashes) {
+      const row = this.#db.get(
+        "SELECT 1 FROM sessions WHERE token_hash = ? AND expires_at > ?",
+        hash,
+        now(),
+      );
+      if (row) live.add(hash);
+    }
+    return Promise.resolve(live);
+  }
+
   deleteExpiredSessions() {
     const rows = this.#db.all(
       "DELETE FROM sessions WHERE expires_at <= ? RETURNING token_hash",

@@ -58,7 +58,11 @@ export class Instance {
     };
     const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
     child.status.then(() => reject(new Error(`${name} exited before listening:\n${output}`)));
-    const url = await listening;
+    const timer = setTimeout(() => {
+      reject(new Error(`${name} did not listen within 30 s:\n${output}`));
+      child.kill("SIGKILL");
+    }, 30_000);
+    const url = await listening.finally(() => clearTimeout(timer));
     return new Instance(name, child, url, drained, () => output);
   }
 
@@ -229,6 +233,12 @@ export async function withCluster(
 
 /** Removes every key under a prefix. */
 export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  try {
+    (await Deno.connect({ hostname, port: Number(port || 6379) })).close();
+  } catch {
+    return; // Not running (a private Redis already stopped): nothing to drop.
+  }
   const link = await RedisLink.open(url, prefix);
   try {
     if (!link.up) return;

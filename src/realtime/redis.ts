@@ -10,6 +10,9 @@ import { createClient } from "redis";
 import { log } from "../log.ts";
 
 type Client = ReturnType<typeof createClient>;
+
+/** How long start-up waits for Redis before going on without it. */
+const CONNECT_WAIT_MS = 2000;
 type MessageHandler = (message: string) => void;
 
 export class RedisLink {
@@ -60,13 +63,23 @@ export class RedisLink {
    */
   static async open(url: string, prefix: string): Promise<RedisLink> {
     const link = new RedisLink(url, prefix);
-    const connect = (client: Client) =>
-      client.connect().then(() => true, (error) => {
-        log.warn(`redis not reachable at start (${error.message}); retrying in the background`);
-        return false;
+    // With a reconnect strategy, connect() keeps trying instead of failing: wait for it a
+    // moment, then go on without Redis while it goes on trying.
+    const connect = (client: Client) => {
+      const connected = client.connect().then(() => true, () => false);
+      const timeout = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), CONNECT_WAIT_MS);
+        connected.finally(() => clearTimeout(timer));
       });
+      return Promise.race([connected, timeout]);
+    };
     const [a, b] = await Promise.all([connect(link.commands), connect(link.#subscriber)]);
-    if (!a || !b) link.#wasDown = true;
+    if (!a || !b) {
+      link.#wasDown = true;
+      log.warn(
+        "redis not reachable at start; running on the log alone, retrying in the background",
+      );
+    }
     return link;
   }
 
@@ -137,7 +150,9 @@ export class RedisLink {
     this.#upListeners.clear();
     for (const client of [this.#subscriber, this.commands]) {
       try {
-        if (client.isOpen) await client.close();
+        // A client still trying to reconnect would wait for the connection: drop it instead.
+        if (client.isReady) await client.close();
+        else if (client.isOpen) client.destroy();
       } catch {
         client.destroy();
       }

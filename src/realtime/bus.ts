@@ -1,7 +1,15 @@
 /**
  * The event bus contract: committed board events in, subscribers (SSE streams, long-poll
- * waiters, WebSocket rooms) out. A memory implementation serves one process; a Redis one can
- * stand beside it for several instances.
+ * waiters, WebSocket rooms) out. The memory bus serves one process; the Redis bus
+ * (bus_redis.ts) a cluster. What every implementation guarantees to the subscribers of one
+ * instance:
+ * - every committed event is delivered once, in strictly increasing seq order across all boards
+ *   (a feed drops what is at or below its cursor, so order is what makes that safe);
+ * - on one instance that is the order of `publish` calls, which the store makes in commit
+ *   order; across instances the relay restores seq order and fills gaps from the log;
+ * - a listener that throws is logged and skipped; it never stops delivery to the others;
+ * - `publish` never throws and never waits: a failure to tell other instances (Redis down) is
+ *   counted and logged, and they catch up from the log; nothing is lost.
  */
 import type { BoardEvent } from "../store/store.ts";
 

@@ -5,7 +5,22 @@ import { expectError, expectStatus, startTestServer } from "./helpers.ts";
 Deno.test("GET /healthz answers ok with the cursor and transports, without a session", async () => {
   await using server = await startTestServer({ demo: false, transports: ["sse", "poll"] });
   const health = await expectStatus(await server.request("/healthz"), 200);
-  assert.deepEqual(health, { status: "ok", cursor: 0, transports: ["sse", "poll"] });
+  assert.deepEqual(health, {
+    status: "ok",
+    instanceId: server.config.instanceId,
+    cursor: 0,
+    store: "ok",
+    redis: "off",
+    transports: ["sse", "poll"],
+  });
+});
+
+Deno.test("GET /healthz answers 503 when the store does not answer, so a balancer moves on", async () => {
+  await using server = await startTestServer();
+  await server.services.store.close();
+  const health = await expectStatus(await server.request("/healthz"), 503);
+  assert.equal(health.status, "unavailable");
+  assert.equal(health.store, "unreachable");
 });
 
 Deno.test("the page is served from static/, also for HEAD with the GET length", async () => {

@@ -24,8 +24,12 @@ export interface MutationOutcome<T> {
 /** A mutation's body: reads and writes on the savepoint's connection. */
 export type MutationBody<T> = (sql: Sql) => Promise<MutationOutcome<T>>;
 
+/** The board a mutation changes, or the task or list that names it (null: a new board). */
+export type Scope = { boardId: string } | { taskId: string } | { listId: string } | null;
+
 interface PendingMutation {
   actorId: string;
+  scope: Scope;
   run: MutationBody<unknown>;
   resolve: (mutation: Mutation<unknown>) => void;
   reject: (error: unknown) => void;
@@ -104,6 +108,16 @@ export function storeError(error: unknown): unknown {
 /** Deadlock or serialization failure: nothing was written, running it again is safe. */
 const retryable = (error: unknown) => ["40P01", "40001"].includes(errorCode(error));
 
+/** A 32-bit FNV-1a hash as a signed int4: the same on every instance. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
 /** A unique constraint said no. */
 export const isUniqueViolation = (error: unknown) => errorCode(error) === "23505";
 
@@ -169,9 +183,9 @@ export class PgDatabase {
    * Adds a mutation (its reads and writes; the event row is added at the end of the batch) to
    * the next group commit; settles once it has committed and its event has gone to the listener.
    */
-  enqueue<T>(actorId: string, run: MutationBody<T>): Promise<Mutation<T>> {
+  enqueue<T>(actorId: string, scope: Scope, run: MutationBody<T>): Promise<Mutation<T>> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ actorId, run, resolve, reject, attempts: 0 } as PendingMutation);
+      this.#pending.push({ actorId, scope, run, resolve, reject, attempts: 0 } as PendingMutation);
       this.#kick();
     });
   }
@@ -198,8 +212,13 @@ export class PgDatabase {
     let outcomes: Outcome[] = [];
     let events: BoardEvent[] = [];
     try {
+      const keys = await this.#boardLockKeys(batch);
       await this.writer.begin(async (tx) => {
         outcomes = [];
+        // Every board the batch changes, locked first and in one global order: two instances'
+        // batches that touch the same boards then queue instead of deadlocking on the rows
+        // (measured before: 28 deadlocks, 0.2–18 s for 2 × 100 writes to one board).
+        for (const key of keys) await tx`SELECT pg_advisory_xact_lock(${this.#lockClass}, ${key})`;
         for (const mutation of batch) {
           try {
             const at = new Date().toISOString();
@@ -229,6 +248,34 @@ export class PgDatabase {
       }
       mutation.resolve({ value: outcome.value, event });
     });
+  }
+
+  /** The schema's advisory lock class (boards of other deployments never block these). */
+  get #lockClass(): number {
+    return fnv1a(`liveboard:${this.schema}`);
+  }
+
+  /**
+   * The lock keys of the boards a batch changes, sorted. Tasks and lists never change board, so
+   * reading their board before the transaction is safe; a missing one needs no lock (its
+   * mutation fails with not_found).
+   */
+  async #boardLockKeys(batch: PendingMutation[]): Promise<number[]> {
+    const boards = new Set<string>();
+    const tasks: string[] = [];
+    const lists: string[] = [];
+    for (const { scope } of batch) {
+      if (scope && "boardId" in scope) boards.add(scope.boardId);
+      else if (scope && "taskId" in scope) tasks.push(scope.taskId);
+      else if (scope && "listId" in scope) lists.push(scope.listId);
+    }
+    if (tasks.length + lists.length > 0) {
+      const rows = await this.sql`
+        SELECT board_id FROM tasks WHERE id = ANY(${tasks}::text[])
+        UNION SELECT board_id FROM lists WHERE id = ANY(${lists}::text[])`;
+      for (const row of rows) boards.add(row.board_id);
+    }
+    return [...new Set([...boards].map(fnv1a))].sort((a, b) => a - b);
   }
 
   /**

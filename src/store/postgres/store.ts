@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store: the `Store` contract on `PgDatabase` (db.ts: read pool, group-commit
- * writer, dense commit-ordered seqs). Mutations run in savepoints of the writer's batch and read
- * what they check with row locks, because several instances write at once: the actor's
+ * writer, dense commit-ordered seqs). Several instances write at once, so mutations run in
+ * savepoints of a batch that first locked the boards it changes (db.ts: in one global order, so
+ * instances queue instead of deadlocking) and read what they check with row locks: the actor's
  * membership `FOR SHARE` (a concurrent removal waits, or wins and the write is refused), a task
  * `FOR UPDATE` (versions), the board `FOR NO KEY UPDATE` around list positions and the target
  * list around task placement. Uniqueness is left to constraints, mapped to the same codes.
@@ -45,7 +46,13 @@ import type {
   TaskMove,
   User,
 } from "../store.ts";
-import { isUniqueViolation, type MutationBody, PgDatabase, type PgOptions } from "./db.ts";
+import {
+  isUniqueViolation,
+  type MutationBody,
+  PgDatabase,
+  type PgOptions,
+  type Scope,
+} from "./db.ts";
 import { toBoard, toEvent, toList, toMember, toTask, toUser } from "./rows.ts";
 
 /** Task rows with their dense position: how many tasks of the list sort before each. */
@@ -67,8 +74,8 @@ export class PostgresStore implements Store {
     this.db.onCommit(listener);
   }
 
-  #mutate<T>(actorId: string, body: MutationBody<T>): Promise<Mutation<T>> {
-    return this.db.enqueue(actorId, body);
+  #mutate<T>(actorId: string, scope: Scope, body: MutationBody<T>): Promise<Mutation<T>> {
+    return this.db.enqueue(actorId, scope, body);
   }
 
   /** The actor's role, locked `FOR SHARE` until the mutation commits (rules.ts decides). */
@@ -237,7 +244,7 @@ export class PostgresStore implements Store {
 
   async createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>> {
     const boardId = newId("board");
-    const mutation = await this.#mutate(actorId, async (sql) => {
+    const mutation = await this.#mutate(actorId, null, async (sql) => {
       const at = now();
       const [row] = await sql`INSERT INTO boards (id, title, owner_id, created_at, updated_at)
         VALUES (${boardId}, ${title}, ${actorId}, ${at}, ${at}) RETURNING *`;
@@ -258,7 +265,7 @@ export class PostgresStore implements Store {
   }
 
   renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       const [row] = await sql`UPDATE boards SET title = ${title}, updated_at = ${now()}
         WHERE id = ${boardId} RETURNING *`;
@@ -268,7 +275,7 @@ export class PostgresStore implements Store {
   }
 
   deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       await sql`DELETE FROM boards WHERE id = ${boardId}`;
       return { value: { boardId }, event: boardEvents.boardDeleted(boardId) };
@@ -294,7 +301,7 @@ export class PostgresStore implements Store {
   }
 
   addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       try {
         await sql`INSERT INTO board_members (board_id, user_id, role, added_at)
@@ -309,7 +316,7 @@ export class PostgresStore implements Store {
   }
 
   removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { boardId }, async (sql) => {
       // Members may remove themselves (leave); only the owner removes others.
       const need = userId === actorId ? "member" : "owner";
       await this.#requireRole(sql, boardId, actorId, need, "Board", boardId);
@@ -361,7 +368,7 @@ export class PostgresStore implements Store {
     title: string,
     position?: number,
   ): Promise<Mutation<List>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "member", "Board", boardId);
       const count = await this.#lockLists(sql, boardId);
       const at = placeAt(position, count);
@@ -377,7 +384,7 @@ export class PostgresStore implements Store {
   }
 
   updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { listId }, async (sql) => {
       let current = await this.#loadList(sql, listId, actorId);
       if (changes.position !== undefined) {
         const count = await this.#lockLists(sql, current.boardId);
@@ -404,7 +411,7 @@ export class PostgresStore implements Store {
   }
 
   deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { listId }, async (sql) => {
       let list = await this.#loadList(sql, listId, actorId);
       await this.#lockLists(sql, list.boardId);
       list = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
@@ -509,7 +516,7 @@ export class PostgresStore implements Store {
   }
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { listId: input.listId }, async (sql) => {
       const list = await this.#loadList(sql, input.listId, actorId);
       await this.#checkAssignee(sql, list.boardId, input.assigneeId);
       const id = newId("task");
@@ -526,7 +533,7 @@ export class PostgresStore implements Store {
   }
 
   updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { taskId }, async (sql) => {
       const current = await this.#loadTask(sql, taskId, actorId);
       checkVersion(current, changes.version);
       await this.#checkAssignee(sql, current.boardId, changes.assigneeId);
@@ -541,7 +548,7 @@ export class PostgresStore implements Store {
   }
 
   moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { taskId }, async (sql) => {
       const current = await this.#loadTask(sql, taskId, actorId);
       checkVersion(current, move.version);
       const [listRow] = await sql`SELECT * FROM lists WHERE id = ${move.listId}`;
@@ -556,7 +563,7 @@ export class PostgresStore implements Store {
   }
 
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, async (sql) => {
+    return this.#mutate(actorId, { taskId }, async (sql) => {
       const task = await this.#loadTask(sql, taskId, actorId);
       await sql`DELETE FROM tasks WHERE id = ${taskId}`;
       return { value: task, event: boardEvents.taskDeleted(task) };

@@ -504,6 +504,11 @@ Deno.test({
     await alice.page.getByLabel("New list title").fill("Review");
     await alice.page.getByLabel("New list title").press("Enter");
     await column(bob.page, "Review").waitFor({ timeout: 1000 });
+    // Until the POST answers, the creator sees the pending column beside the one the live event
+    // brought (known flash; matching them needs the idempotency keys of the hardening issue).
+    await waitFor(async () => await column(alice.page, "Review").count() === 1, {
+      what: "one Review column for the creator",
+    });
 
     await column(alice.page, "Review").locator("summary").click();
     await alice.page.getByRole("button", { name: "Rename list" }).click();

@@ -315,6 +315,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "an instance stopped with SIGTERM announces its viewers as left at once, not after the TTL",
+  ignore,
+  ...opts,
+  fn: () =>
+    withCluster(2, async (cluster) => {
+      const [a, leaving] = cluster.instances;
+      const carol = await leaving.login("carol@example.com");
+      const watcher = await joinedSocket(a);
+      await joinedSocket(leaving, carol);
+      await watcher.next("user_joined", (m) => m.userId === "user-3", 5000);
+      assert.equal(await leaving.kill("SIGTERM"), 0, "a clean exit");
+      const left = await watcher.next("user_left", (m) => m.userId === "user-3", 3000);
+      assert.equal(left.name, "Carol");
+      await watcher.close();
+      // A long TTL: only the clean shutdown can explain a prompt user_left.
+    }, { env: { PRESENCE_TTL_MS: "60000" } }),
+});
+
+Deno.test({
   name: "typing crosses instances and stops showing when the typer's instance dies",
   ignore,
   ...opts,

@@ -213,6 +213,20 @@ Deno.test("main.ts exits 2 naming PORT when the port is taken, and HOST when it 
   }
 });
 
+Deno.test("main.ts exits 2 naming DATABASE_URL when PostgreSQL cannot be reached", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close(); // Nothing listens there now.
+  const url = `postgres://liveboard:secret@127.0.0.1:${port}/board`;
+  const { code, stderr } = await runToExit(
+    ["run", ...RUN_FLAGS, "main.ts", "--port", "0", "--database-url", url],
+    {},
+  );
+  assert.equal(code, 2, stderr);
+  assert.match(stderr, /^liveboard: Cannot open DATABASE_URL "postgres:\/\/liveboard:\*\*\*@127/);
+  assert.doesNotMatch(stderr, /secret|Uncaught/);
+});
+
 const denort = Deno.env.get("DENORT_BIN");
 
 async function compileTaskWords(): Promise<string[]> {

@@ -347,6 +347,15 @@ Deno.test({
       typer.send({ type: "typing", boardId: "board-1", taskId: "task-1" });
       const started = await watcher.next("user_typing", (m) => m.typing === true, 5000);
       assert.deepEqual([started.userId, started.taskId], ["user-2", "task-1"]);
+      // Refreshes cross too: typing on for twice the timeout (600 ms here) never stops showing.
+      for (let i = 0; i < 6; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        typer.send({ type: "typing", boardId: "board-1", taskId: "task-1" });
+      }
+      assert.ok(
+        !watcher.unread().some((m) => m.type === "user_typing" && m.typing === false),
+        "a refreshed typer kept showing on the other instance",
+      );
       typer.send({ type: "cursor", boardId: "board-1", x: 10, y: 20 });
       const moved = await watcher.next("cursor_moved", () => true, 5000);
       assert.deepEqual([moved.userId, moved.x, moved.y], ["user-2", 10, 20]);

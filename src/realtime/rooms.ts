@@ -62,6 +62,14 @@ export interface RoomChannel {
   follow(boardId: string, handler: (message: RoomRelayMessage) => void): () => void;
 }
 
+const typingMessage = (
+  boardId: string,
+  userId: string,
+  name: string,
+  taskId: string | null,
+  typing: boolean,
+): ServerMessage => ({ type: "user_typing", boardId, userId, name, taskId, typing });
+
 export interface RoomsOptions {
   typingTimeoutMs: number;
 }
@@ -167,12 +175,7 @@ export class Rooms {
       });
       return;
     }
-    this.#announce(
-      boardId,
-      { type: "user_typing", boardId, userId, name, taskId, typing: true },
-      connectionId,
-      true,
-    );
+    this.#announce(boardId, typingMessage(boardId, userId, name, taskId, true), connectionId, true);
   }
 
   #setTyping(room: Room, userId: string, typing: Omit<Typing, "expiresAt">): void {
@@ -211,19 +214,11 @@ export class Rooms {
     if (!typing) return;
     room.typing.delete(userId);
     if (room.typing.size === 0) this.#typingSweep.delete(room);
-    const { boardId } = room;
     const { name, taskId, connectionId } = typing;
-    const message: ServerMessage = {
-      type: "user_typing",
-      boardId,
-      userId,
-      name,
-      taskId,
-      typing: false,
-    };
+    const message = typingMessage(room.boardId, userId, name, taskId, false);
     // A remote typer is expired by every instance itself: only this one's members hear it here.
     if (typing.remote) this.#broadcast(room, message, connectionId, true);
-    else this.#announce(boardId, message, connectionId, true);
+    else this.#announce(room.boardId, message, connectionId, true);
   }
 
   #expireTyping(room: Room): void {
@@ -253,19 +248,11 @@ export class Rooms {
     if (this.#rooms.get(room.boardId) !== room) return; // dropped meanwhile
     if (relayed.kind === "typing_refresh") {
       const { userId, name, connectionId, taskId } = relayed;
-      const shown = room.typing.get(userId)?.taskId === taskId && room.typing.has(userId);
+      const shown = room.typing.get(userId)?.taskId === taskId;
       this.#setTyping(room, userId, { taskId, connectionId, name, remote: true });
       if (shown) return;
       // Its start was missed (this room is newer than it): show it now.
-      const { boardId } = room;
-      const message: ServerMessage = {
-        type: "user_typing",
-        boardId,
-        userId,
-        name,
-        taskId,
-        typing: true,
-      };
+      const message = typingMessage(room.boardId, userId, name, taskId, true);
       return this.#broadcast(room, message, connectionId, true);
     }
     const { message, except, ephemeral } = relayed;

@@ -54,5 +54,3 @@ export const unauthorized = (message = "Sign in first") =>
 export const forbidden = (message: string) => new DomainError("forbidden", message);
 export const notFound = (what: string, id: string) =>
   new DomainError("not_found", `${what} "${id}" does not exist`);
-export const conflict = (code: string, message: string, extra?: Record<string, unknown>) =>
-  new AppError(409, code, message, extra);

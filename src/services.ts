@@ -10,7 +10,7 @@ import { type Config, ConfigError, storeKind } from "./config.ts";
 import type { Services } from "./http/context.ts";
 import type { Bus } from "./realtime/bus.ts";
 import { MemoryBus } from "./realtime/bus_memory.ts";
-import { RedisBus } from "./realtime/bus_redis.ts";
+import { RelayBus } from "./realtime/bus_relay.ts";
 import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
 import { ConnectionRegistry } from "./realtime/connections.ts";
 import { Control } from "./realtime/control.ts";
@@ -19,7 +19,6 @@ import type { Presence } from "./realtime/presence.ts";
 import { MemoryPresence } from "./realtime/presence_memory.ts";
 import { RedisPresence } from "./realtime/presence_redis.ts";
 import { RedisLink } from "./realtime/redis.ts";
-import type { RoomChannel } from "./realtime/rooms.ts";
 import { RedisRoomChannel } from "./realtime/rooms_redis.ts";
 import { SseTransport } from "./realtime/sse.ts";
 import { WebSocketTransport } from "./realtime/ws.ts";
@@ -66,27 +65,24 @@ export async function createServices(config: Config): Promise<Services> {
   }
   const registry = new ConnectionRegistry();
   const { instanceId } = config;
-  let bus: Bus;
-  let presence: Presence;
-  let rooms: RoomChannel | undefined;
-  let redis: RedisLink | undefined;
-  let relay: RedisBus["relay"] | undefined;
-  if (config.redisUrl) {
-    redis = await RedisLink.open(config.redisUrl, config.redisPrefix);
-    const redisBus = new RedisBus(
-      store,
-      redis,
-      () => registry.closeAll(CLOSE_REASONS.relayGap),
-      { checkMs: config.relayCheckMs, dropPublishes: config.testFaults.includes("drop_publishes") },
-    );
-    await redisBus.start();
-    const redisPresence = new RedisPresence(redis, { instanceId, ttlMs: config.presenceTtlMs });
-    redisPresence.start();
-    [bus, presence, relay] = [redisBus, redisPresence, redisBus.relay];
-    rooms = new RedisRoomChannel(redis, instanceId);
-  } else {
-    [bus, presence] = [new MemoryBus(), new MemoryPresence()];
-  }
+  const redis = config.redisUrl
+    ? await RedisLink.open(config.redisUrl, config.redisPrefix)
+    : undefined;
+  // On a shared store the bus is fed by the relay (with Redis: every instance's events; without:
+  // events whose COMMIT was not reported here are still read from the log).
+  const relayBus = storeKind(config.databaseUrl) === "postgres"
+    ? new RelayBus(store, redis, () => registry.closeAll(CLOSE_REASONS.relayGap), {
+      checkMs: config.relayCheckMs,
+      dropPublishes: config.testFaults.includes("drop_publishes"),
+    })
+    : undefined;
+  await relayBus?.start();
+  const bus: Bus = relayBus ?? new MemoryBus();
+  const redisPresence = redis
+    ? new RedisPresence(redis, { instanceId, ttlMs: config.presenceTtlMs })
+    : undefined;
+  const presence: Presence = redisPresence ?? new MemoryPresence();
+  const roomChannel = redis ? new RedisRoomChannel(redis, instanceId) : undefined;
   const exitAfterCommit = config.testFaults.includes("exit_after_commit");
   store.onCommit((event) => {
     // Test-only: die between COMMIT and publish, as a killed instance would.
@@ -96,7 +92,7 @@ export async function createServices(config: Config): Promise<Services> {
   const control = new Control(registry, store, instanceId, redis);
   control.start();
   const actions = new Actions(store);
-  return {
+  const services: Services = {
     config,
     store,
     bus,
@@ -104,7 +100,7 @@ export async function createServices(config: Config): Promise<Services> {
     registry,
     control,
     redis,
-    relay,
+    relay: relayBus?.relay,
     actions,
     sse: new SseTransport(store, bus, registry, {
       heartbeatMs: config.sseHeartbeatMs,
@@ -115,7 +111,7 @@ export async function createServices(config: Config): Promise<Services> {
       timeoutMs: config.longPollTimeoutMs,
       maxPerUser: config.longPollMaxPerUser,
     }),
-    websockets: new WebSocketTransport(store, bus, registry, actions, presence, rooms, {
+    websockets: new WebSocketTransport(store, bus, registry, actions, presence, roomChannel, {
       heartbeatMs: config.wsHeartbeatMs,
       maxMessageBytes: config.wsMaxMessageBytes,
       maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
@@ -124,6 +120,10 @@ export async function createServices(config: Config): Promise<Services> {
       typingTimeoutMs: config.typingTimeoutMs,
     }, handleMessage),
   };
+  // After the rooms listen to it: starting reaps what a previous process with this
+  // INSTANCE_ID left behind, and the rooms announce those viewers as left.
+  await redisPresence?.start();
+  return services;
 }
 
 /**

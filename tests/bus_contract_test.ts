@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Bus } from "../src/realtime/bus.ts";
 import { MemoryBus } from "../src/realtime/bus_memory.ts";
-import { RedisBus } from "../src/realtime/bus_redis.ts";
+import { RelayBus } from "../src/realtime/bus_relay.ts";
 import { RedisLink } from "../src/realtime/redis.ts";
 import { setLogLevel } from "../src/log.ts";
 import type { BoardEvent } from "../src/store/events.ts";
@@ -124,7 +124,7 @@ async function instance(schema: { databaseUrl: string; databaseSchema: string },
     lockTimeoutMs: 5000,
   });
   const link = await RedisLink.open(TEST_REDIS_URL, prefix);
-  const bus = new RedisBus(store, link, () => {}, { checkMs: 100 });
+  const bus = new RelayBus(store, link, () => {}, { checkMs: 100 });
   await bus.start();
   return {
     store,

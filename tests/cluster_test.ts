@@ -253,6 +253,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "instances that started without Redis use pub/sub once it comes up, not only the log",
+  ignore: ignorePrivate,
+  ...opts,
+  fn: async () => {
+    const redis = new PrivateRedis(); // started after the instances
+    try {
+      await withCluster(2, async ({ instances: [a, b] }) => {
+        await redis.start();
+        for (const instance of [a, b]) {
+          await waitFor(
+            async () => (await (await instance.request("/healthz")).json()).redis === "ok",
+            {
+              timeoutMs: 8000,
+              what: `Redis up on ${instance.name}`,
+            },
+          );
+        }
+        const stream = await openBoardStream(b);
+        const mark = (await (await b.request("/healthz")).json()).relay.filled;
+        const task = await createTask(a, "By pub/sub");
+        // The head check is a minute apart here: only pub/sub can bring it this soon.
+        const frame = await stream.nextData(3000);
+        assert.equal((frame.json.task as Message).id, task.id);
+        assert.equal((await (await b.request("/healthz")).json()).relay.filled, mark);
+        await stream.close();
+      }, { redisUrl: redis.url, env: { RELAY_CHECK_MS: "60000" } });
+    } finally {
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "presence crosses instances: two tabs on two instances are one viewer, who leaves once",
   ignore,
   ...opts,

@@ -27,7 +27,7 @@ interface Instance {
 async function redisInstance(prefix: string, instanceId: string, ttlMs = 60_000) {
   const link = await RedisLink.open(TEST_REDIS_URL, prefix);
   const presence = new RedisPresence(link, { instanceId, ttlMs });
-  presence.start();
+  await presence.start();
   return {
     presence,
     link,
@@ -153,7 +153,7 @@ Deno.test({
   ignore: noRedis,
   fn: async () => {
     const prefix = testRedisPrefix();
-    const ttlMs = 400;
+    const ttlMs = 1500; // Short, but a loaded machine must not make the survivors miss heartbeats.
     const dying = await redisInstance(prefix, "dying", ttlMs);
     const survivors = [
       await redisInstance(prefix, "s1", ttlMs),
@@ -243,6 +243,135 @@ Deno.test({
       ]);
     } finally {
       await a.close();
+      await dropPrefix(prefix);
+    }
+  },
+});
+
+/** A TCP proxy to Redis that a test can cut (every connection dropped, new ones refused). */
+class CuttableProxy {
+  #listener?: Deno.Listener;
+  #conns = new Set<Deno.Conn>();
+  #serving?: Promise<void>;
+
+  constructor(readonly port: number, readonly target: URL) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  open(): void {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    const listener = this.#listener;
+    this.#serving = (async () => {
+      for await (const client of listener) {
+        this.#conns.add(client);
+        Deno.connect({ hostname: this.target.hostname, port: Number(this.target.port || 6379) })
+          .then((server) => {
+            this.#conns.add(server);
+            const pipe = (from: Deno.Conn, to: Deno.Conn) =>
+              from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
+                for (const c of [from, to]) {
+                  this.#conns.delete(c);
+                  try {
+                    c.close();
+                  } catch {
+                    // closed
+                  }
+                }
+              });
+            pipe(client, server);
+            pipe(server, client);
+          }, () => client.close());
+      }
+    })().catch(() => {});
+  }
+
+  async cut(): Promise<void> {
+    this.#listener?.close();
+    await this.#serving;
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed
+      }
+    }
+    this.#conns.clear();
+  }
+}
+
+Deno.test({
+  name:
+    "[redis] after a short cut-off an instance repairs presence: who left and who came meanwhile",
+  ignore: noRedis,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const prefix = testRedisPrefix();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const proxy = new CuttableProxy(port, new URL(TEST_REDIS_URL));
+    proxy.open();
+    const linkA = await RedisLink.open(proxy.url, prefix);
+    const a = new RedisPresence(linkA, { instanceId: "a", ttlMs: 5000 });
+    await a.start();
+    const b = await redisInstance(prefix, "b", 5000);
+    const left: string[] = [];
+    const joined: string[] = [];
+    a.onExpire((_, user) => left.push(user.userId));
+    a.onRestore((firsts) =>
+      firsts.forEach((entries) => entries.forEach((e) => joined.push(e.userId)))
+    );
+    try {
+      await a.add("b1", entry("ann", "a1"));
+      await proxy.cut();
+      await waitFor(() => !linkA.up, { what: "A cut off" });
+      // Shorter than the TTL: nobody reaps A, so A itself must set Redis right.
+      assert.equal(await a.remove("b1", entry("ann", "a1")), false, "not known to be last yet");
+      assert.equal(await a.add("b1", entry("ben", "a2")), false, "not known to be first yet");
+      proxy.open();
+      await waitFor(() => left.length === 1 && joined.length === 1, {
+        timeoutMs: 5000,
+        what: "the repair",
+      });
+      assert.deepEqual([left, joined], [["ann"], ["ben"]]);
+      assert.deepEqual(await b.presence.list("b1"), [
+        { userId: "ben", name: "ben", connections: 1 },
+      ]);
+    } finally {
+      await a.close();
+      await linkA.close();
+      await proxy.cut();
+      await b.close();
+      await dropPrefix(prefix);
+    }
+  },
+});
+
+Deno.test({
+  name: "[redis] a restart under the same INSTANCE_ID removes what the previous process left",
+  ignore: noRedis,
+  fn: async () => {
+    const prefix = testRedisPrefix();
+    const old = await redisInstance(prefix, "web-1", 60_000);
+    const other = await redisInstance(prefix, "web-2", 60_000);
+    try {
+      await old.presence.add("b1", entry("ann", "c1"));
+      await old.link.close(); // killed: no clean-up, and its heartbeat is still fresh
+      await old.presence.close();
+      const link = await RedisLink.open(TEST_REDIS_URL, prefix);
+      const restarted = new RedisPresence(link, { instanceId: "web-1", ttlMs: 60_000 });
+      const left: string[] = [];
+      restarted.onExpire((_, user) => left.push(user.userId)); // the rooms listen before start
+      await restarted.start();
+      assert.deepEqual(left, ["ann"], "the ghost is announced as left");
+      assert.deepEqual(await other.presence.list("b1"), []);
+      await restarted.close();
+      await link.close();
+    } finally {
+      await other.close();
       await dropPrefix(prefix);
     }
   },

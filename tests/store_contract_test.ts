@@ -887,7 +887,6 @@ function storeContract(name: string, open: OpenStore, ignore: boolean): void {
       assert.equal(await store.cursor(), cursor);
       assert.equal(await store.memberRole("board-1", "user-2"), null);
       assert.equal(await store.taskForMember("task-1", "user-2"), null);
-      assert.equal(await store.listForMember("list-todo", "user-2"), null);
     }));
 
   test("seeding is idempotent and writes no events", () =>

@@ -26,7 +26,14 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
       cursor,
       store: healthy ? "ok" : "unreachable",
       redis: redis ? (redis.up ? "ok" : "down") : "off",
-      ...(relay && { relay: { delivered: relay.lastSeq, lag: relay.lag, filled: relay.filled } }),
+      ...(relay && {
+        relay: {
+          delivered: relay.lastSeq,
+          lag: relay.lag,
+          waiting: relay.waiting,
+          filled: relay.filled,
+        },
+      }),
       transports: config.transports,
     }, healthy ? 200 : 503);
   });

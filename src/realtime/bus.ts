@@ -1,7 +1,7 @@
 /**
  * The event bus contract: committed board events in, subscribers (SSE streams, long-poll
- * waiters, WebSocket rooms) out. The memory bus serves one process; the Redis bus
- * (bus_redis.ts) a cluster. What every implementation guarantees to the subscribers of one
+ * waiters, WebSocket rooms) out. The memory bus serves one process on SQLite; the relay bus
+ * (bus_relay.ts) an instance on PostgreSQL, alone or in a cluster. What every implementation guarantees to the subscribers of one
  * instance:
  * - every committed event is delivered once, in strictly increasing seq order across all boards
  *   (a feed drops what is at or below its cursor, so order is what makes that safe);

@@ -109,16 +109,8 @@ export class ConnectionRegistry {
     }
   }
 
-  /**
-   * Closes every connection, every connection of one user, or only those a user
-   * opened with one session (logout).
-   */
-  closeAll(reason: CloseReason, userId?: string, sessionHash?: string): void {
-    const targets = userId === undefined ? this.#connections.values() : this.#byUser.get(userId);
-    for (const connection of [...targets ?? []]) {
-      if (sessionHash === undefined || connection.sessionHash === sessionHash) {
-        connection.close(reason);
-      }
-    }
+  /** Closes every connection (the relay could not make them whole; tests). */
+  closeAll(reason: CloseReason): void {
+    for (const connection of [...this.#connections.values()]) connection.close(reason);
   }
 }

@@ -6,8 +6,10 @@
  * milliseconds, so no instance clock matters). Every change is one Lua script, so "first" and
  * "last" are decided atomically cluster-wide. A survivor reaps an instance whose heartbeat is
  * older than the TTL: the script removes its connections and returns each user who thereby left,
- * once, to that one survivor, which announces `user_left`. Redis keeps this in memory only: after
- * a Redis restart each instance adds its connections again (`restore`).
+ * once, to that one survivor, which announces `user_left`. Each instance keeps its own entries
+ * too: whenever Redis may not match them (it was down, restarted empty, or the others reaped
+ * this instance) the next heartbeat repairs Redis from them (`#resync`), announcing who joined or
+ * left meanwhile. Starting reaps what a previous process with the same INSTANCE_ID left.
  */
 import { log } from "../log.ts";
 import type { ExpiredUser, Presence, PresenceEntry, PresenceUser } from "./presence.ts";
@@ -24,14 +26,18 @@ if redis.call('HINCRBY', KEYS[2], ARGV[2], 1) == 1 then
 end
 return 0`;
 
-// KEYS: c, u, o, i:{instance}; ARGV: connectionId, userId, boardId
+// KEYS: c, u, o, i:{instance}; ARGV: connectionId, boardId. Returns {userId, name} when it was
+// the user's last connection, else 0.
 const REMOVE = `
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('SREM', KEYS[4], ARGV[3] .. '\\n' .. ARGV[1])
-if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then
-  redis.call('HDEL', KEYS[2], ARGV[2])
-  redis.call('LREM', KEYS[3], 0, ARGV[2])
-  return 1
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[2] .. '\\n' .. ARGV[1])
+if not value then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local entry = cjson.decode(value)
+if redis.call('HINCRBY', KEYS[2], entry[2], -1) <= 0 then
+  redis.call('HDEL', KEYS[2], entry[2])
+  redis.call('LREM', KEYS[3], 0, entry[2])
+  return {entry[2], entry[3]}
 end
 return 0`;
 
@@ -94,63 +100,99 @@ export interface RedisPresenceOptions {
 }
 
 export class RedisPresence implements Presence {
-  /** This instance's own entries, to add again after a Redis restart. */
+  /** This instance's own entries: what Redis must hold for it (see `#resync`). */
   #mine = new Map<string, Map<string, PresenceEntry>>();
   #expired: (boardId: string, user: ExpiredUser) => void = () => {};
   #restored: (firsts: Map<string, PresenceEntry[]>) => void = () => {};
+  /** Redis may not match `#mine` (a change was skipped or failed, or Redis came back). */
+  #needsResync = false;
   #registered = false;
   #timer?: ReturnType<typeof setInterval>;
+  /** Heartbeats, sweeps and repairs run one after another (and close waits for them). */
+  #chain: Promise<void> = Promise.resolve();
 
-  constructor(readonly link: RedisLink, readonly options: RedisPresenceOptions) {}
+  constructor(readonly link: RedisLink, readonly options: RedisPresenceOptions) {
+    link.onUp(() => this.#needsResync = true);
+  }
 
   #keys(boardId: string): string[] {
     const base = this.link.key(`p:${boardId}`);
     return [`${base}:c`, `${base}:u`, `${base}:o`, this.link.key(`i:${this.options.instanceId}`)];
   }
 
-  /** Starts heartbeats and the reaping sweep (a fifth of the TTL each). */
-  start(): void {
+  /** Presence only needs the command client. */
+  get #up(): boolean {
+    return this.link.commands.isReady;
+  }
+
+  /** Runs `task` after the ones before it; a failure is logged, never thrown. */
+  #serial(what: string, task: () => Promise<void>): Promise<void> {
+    return this.#chain = this.#chain.then(() => this.#up ? task() : undefined).catch((error) => {
+      this.#needsResync = true;
+      log.debug(`presence ${what} failed: ${error}`);
+    });
+  }
+
+  /**
+   * Reaps what a previous process with this INSTANCE_ID left (a restart within the TTL would
+   * otherwise keep its viewers forever), then heartbeats and sweeps every fifth of the TTL.
+   */
+  async start(): Promise<void> {
+    await this.#serial("start", () => this.#reap(this.options.instanceId));
     const tick = Math.max(20, Math.floor(this.options.ttlMs / 5));
-    void this.#heartbeat();
-    this.#timer = setInterval(() => {
-      void this.#heartbeat();
-      void this.#reap("");
-    }, tick);
+    const beat = () => {
+      void this.#serial("heartbeat", () => this.#heartbeat());
+      void this.#serial("sweep", () => this.#reap(""));
+    };
+    beat();
+    this.#timer = setInterval(beat, tick);
   }
 
   async #heartbeat(): Promise<void> {
-    if (!this.link.up) return;
-    try {
-      const added = await this.link.eval(
-        HEARTBEAT,
-        [this.link.key("instances")],
-        [this.options.instanceId],
-      );
-      const lost = added === 1 && this.#registered;
-      this.#registered = true;
-      if (lost) {
-        log.info("presence was lost (Redis restarted, or this instance was reaped): restoring");
-        this.#restored(await this.#restore());
-      }
-    } catch (error) {
-      log.debug(`presence heartbeat failed: ${error}`);
-    }
+    const added = await this.link.eval(
+      HEARTBEAT,
+      [this.link.key("instances")],
+      [this.options.instanceId],
+    );
+    // Not registered any more: Redis restarted, or the others took this instance for dead.
+    if (added === 1 && (this.#registered || this.#mine.size > 0)) this.#needsResync = true;
+    this.#registered = true;
+    if (this.#needsResync) await this.#resync();
   }
 
   async #reap(forced: string): Promise<void> {
-    if (!this.link.up) return;
-    try {
-      const left = await this.link.eval(
-        REAP,
-        [this.link.key("instances")],
-        [this.link.prefix, String(this.options.ttlMs), forced],
-      ) as [string, string, string][];
-      for (const [boardId, userId, name] of left) {
-        this.#expired(boardId, { userId, name });
-      }
-    } catch (error) {
-      log.debug(`presence reap failed: ${error}`);
+    const left = await this.link.eval(
+      REAP,
+      [this.link.key("instances")],
+      [this.link.prefix, String(this.options.ttlMs), forced],
+    ) as [string, string, string][];
+    for (const [boardId, userId, name] of left) this.#expired(boardId, { userId, name });
+  }
+
+  /**
+   * Makes Redis hold exactly this instance's connections again: removes those that closed while
+   * it could not say so (reporting users who thereby left), adds those it could not add
+   * (reporting users for whom that was a first connection, and every board touched).
+   */
+  async #resync(): Promise<void> {
+    this.#needsResync = false;
+    const owned = await this.link.commands.sMembers(this.link.key(`i:${this.options.instanceId}`));
+    for (const pair of owned) {
+      const [boardId, connectionId] = pair.split("\n");
+      if (this.#mine.get(boardId)?.has(connectionId)) continue;
+      const last = await this.#removeRaw(boardId, connectionId);
+      if (last) this.#expired(boardId, last);
     }
+    const firsts = new Map<string, PresenceEntry[]>();
+    for (const [boardId, entries] of [...this.#mine]) {
+      firsts.set(boardId, []);
+      for (const entry of [...entries.values()]) {
+        if (!this.#mine.get(boardId)?.has(entry.connectionId)) continue; // closed meanwhile
+        if (await this.#addRaw(boardId, entry)) firsts.get(boardId)!.push(entry);
+      }
+    }
+    log.info("presence repaired after Redis was unavailable or lost it");
+    this.#restored(firsts);
   }
 
   onExpire(listener: (boardId: string, user: ExpiredUser) => void): void {
@@ -161,42 +203,52 @@ export class RedisPresence implements Presence {
     this.#restored = listener;
   }
 
-  async add(boardId: string, entry: PresenceEntry): Promise<boolean> {
-    let mine = this.#mine.get(boardId);
-    if (!mine) this.#mine.set(boardId, mine = new Map());
-    if (mine.get(entry.connectionId) === undefined) mine.set(entry.connectionId, entry);
-    if (!this.link.up) return false; // Added again when Redis is back (restore).
+  async #addRaw(boardId: string, entry: PresenceEntry): Promise<boolean> {
     const first = await this.link.eval(ADD, this.#keys(boardId), [
       entry.connectionId,
       entry.userId,
       entry.name,
       this.options.instanceId,
       boardId,
-    ]).catch((error) => {
-      log.debug(`presence add failed: ${error}`);
-      return 0;
-    });
+    ]);
     return first === 1;
+  }
+
+  async #removeRaw(boardId: string, connectionId: string): Promise<ExpiredUser | null> {
+    const last = await this.link.eval(REMOVE, this.#keys(boardId), [connectionId, boardId]);
+    if (!Array.isArray(last)) return null;
+    const [userId, name] = last as [string, string];
+    return { userId, name };
+  }
+
+  async add(boardId: string, entry: PresenceEntry): Promise<boolean> {
+    let mine = this.#mine.get(boardId);
+    if (!mine) this.#mine.set(boardId, mine = new Map());
+    if (!mine.has(entry.connectionId)) mine.set(entry.connectionId, entry);
+    try {
+      if (this.#up) return await this.#addRaw(boardId, entry);
+    } catch (error) {
+      log.debug(`presence add failed: ${error}`);
+    }
+    this.#needsResync = true; // Added when Redis answers again.
+    return false;
   }
 
   async remove(boardId: string, entry: PresenceEntry): Promise<boolean> {
     const mine = this.#mine.get(boardId);
     mine?.delete(entry.connectionId);
     if (mine?.size === 0) this.#mine.delete(boardId);
-    if (!this.link.up) return false;
-    const last = await this.link.eval(REMOVE, this.#keys(boardId), [
-      entry.connectionId,
-      entry.userId,
-      boardId,
-    ]).catch((error) => {
+    try {
+      if (this.#up) return (await this.#removeRaw(boardId, entry.connectionId)) !== null;
+    } catch (error) {
       log.debug(`presence remove failed: ${error}`);
-      return 0;
-    });
-    return last === 1;
+    }
+    this.#needsResync = true; // Removed when Redis answers again.
+    return false;
   }
 
   async list(boardId: string): Promise<PresenceUser[]> {
-    if (this.link.up) {
+    if (this.#up) {
       try {
         const rows = await this.link.eval(LIST, this.#keys(boardId).slice(0, 3), []) as [
           string,
@@ -218,26 +270,10 @@ export class RedisPresence implements Presence {
     return [...users.values()];
   }
 
-  /**
-   * Adds this instance's connections again. Returns every board it has viewers on, each with
-   * the entries that were their user's first connection again.
-   */
-  async #restore(): Promise<Map<string, PresenceEntry[]>> {
-    const firsts = new Map<string, PresenceEntry[]>();
-    for (const [boardId, entries] of [...this.#mine]) {
-      for (const entry of [...entries.values()]) {
-        if (await this.add(boardId, entry)) {
-          firsts.set(boardId, [...firsts.get(boardId) ?? [], entry]);
-        } else if (!firsts.has(boardId)) firsts.set(boardId, []);
-      }
-    }
-    return firsts;
-  }
-
   /** Removes this instance's entries at once (announcing who left), then stops the timers. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#reap(this.options.instanceId);
     this.#mine.clear();
+    await this.#serial("close", () => this.#reap(this.options.instanceId));
   }
 }

@@ -18,7 +18,10 @@ type MessageHandler = (message: string) => void;
 export class RedisLink {
   readonly commands: Client;
   readonly #subscriber: Client;
+  /** The channels wanted, with their handlers. */
   #handlers = new Map<string, Set<MessageHandler>>();
+  /** The channels the subscriber client holds (or is subscribing to). */
+  #subscribed = new Set<string>();
   #upListeners = new Set<() => void>();
   #wasDown = false;
   #closed = false;
@@ -50,11 +53,17 @@ export class RedisLink {
       });
     }
     this.#subscriber.on("ready", () => {
-      if (!this.#wasDown || this.#closed) return;
-      this.#wasDown = false;
-      log.info("redis is back");
-      this.#upListeners.forEach((listener) => listener());
+      if (!this.#closed) void this.#sync();
     });
+    // Back once both clients are ready again, whichever was down.
+    for (const client of [this.commands, this.#subscriber]) {
+      client.on("ready", () => {
+        if (this.#closed || !this.#wasDown || !this.up) return;
+        this.#wasDown = false;
+        log.info("redis is back");
+        this.#upListeners.forEach((listener) => listener());
+      });
+    }
   }
 
   /**
@@ -112,32 +121,52 @@ export class RedisLink {
   }
 
   /**
-   * Subscribes a handler to a prefixed channel (the subscription is made once per channel and
-   * renewed by node-redis after a reconnect). Returns the unsubscribe function.
+   * Subscribes a handler to a prefixed channel. The link keeps the set of channels it wants:
+   * one that could not be subscribed (Redis down) is subscribed when the subscriber is ready
+   * again, and one given up while down is unsubscribed then. node-redis renews the
+   * subscriptions it made itself after a reconnect.
    */
   subscribe(channel: string, handler: MessageHandler): () => void {
     let handlers = this.#handlers.get(channel);
     if (!handlers) {
       this.#handlers.set(channel, handlers = new Set());
-      const all = handlers;
-      this.#subscriber.subscribe(this.key(channel), (message: string) => {
-        for (const fn of all) {
+      void this.#sync();
+    }
+    handlers.add(handler);
+    const mine = handlers;
+    return () => {
+      if (!mine.delete(handler) || mine.size > 0) return;
+      this.#handlers.delete(channel);
+      void this.#sync();
+    };
+  }
+
+  /** Brings the subscriber's channels in line with the wanted ones (when it is ready). */
+  async #sync(): Promise<void> {
+    if (!this.#subscriber.isReady) return;
+    for (const channel of this.#handlers.keys()) {
+      if (this.#subscribed.has(channel)) continue;
+      this.#subscribed.add(channel);
+      await this.#subscriber.subscribe(this.key(channel), (message: string) => {
+        for (const fn of this.#handlers.get(channel) ?? []) {
           try {
             fn(message);
           } catch (error) {
             log.warn(`redis message on ${channel} failed: ${error}`);
           }
         }
-      }).catch((error: Error) => log.debug(`redis subscribe ${channel}: ${error.message}`));
+      }).catch((error: Error) => {
+        this.#subscribed.delete(channel); // tried again at the next ready
+        log.debug(`redis subscribe ${channel}: ${error.message}`);
+      });
     }
-    handlers.add(handler);
-    return () => {
-      if (!handlers.delete(handler) || handlers.size > 0) return;
-      this.#handlers.delete(channel);
-      if (this.#subscriber.isReady) {
-        this.#subscriber.unsubscribe(this.key(channel)).catch(() => {});
-      }
-    };
+    for (const channel of [...this.#subscribed]) {
+      if (this.#handlers.has(channel)) continue;
+      this.#subscribed.delete(channel);
+      await this.#subscriber.unsubscribe(this.key(channel)).catch(() => {
+        this.#subscribed.add(channel);
+      });
+    }
   }
 
   /** Runs a Lua script (EVAL; scripts here are small and few). */

@@ -32,6 +32,7 @@ export class EventRelay {
   #reading?: Promise<void>;
   #readAgain = false;
   #stopped = false;
+  #started = false;
   /** Events delivered from the log rather than from pub/sub (gaps filled): for tests and lag. */
   filled = 0;
 
@@ -46,15 +47,28 @@ export class EventRelay {
     readonly options: RelayOptions,
   ) {}
 
-  /** Starts at the log's head: call after subscribing, so nothing falls between. */
+  /**
+   * Starts at the log's head. Events offered before (pub/sub may already deliver) only wait in
+   * `pending`: those at or below the head are dropped, the rest delivered in order from there.
+   */
   async start(): Promise<void> {
-    this.#lastSeq = this.#head = await this.store.cursor();
+    const head = await this.store.cursor();
+    this.#lastSeq = Math.max(this.#lastSeq, head);
+    this.#head = Math.max(this.#head, head);
+    this.#started = true;
+    this.#drain();
+    if (this.#pending.size > 0) void this.catchUp();
     this.#scheduleCheck();
   }
 
   /** The highest seq handed to the local bus. */
   get lastSeq(): number {
     return this.#lastSeq;
+  }
+
+  /** Events that arrived ahead of a gap and wait for the events before them. */
+  get waiting(): number {
+    return this.#pending.size;
   }
 
   /** How many committed events (as of the last head check) this instance has not delivered. */
@@ -67,6 +81,7 @@ export class EventRelay {
     if (this.#stopped || event.id <= this.#lastSeq) return;
     this.#head = Math.max(this.#head, event.id);
     this.#pending.set(event.id, event);
+    if (!this.#started) return; // start() sets where delivery begins
     this.#drain();
     if (this.#pending.size === 0) return;
     if (this.#pending.size > (this.options.maxPending ?? 10_000)) {
@@ -81,6 +96,8 @@ export class EventRelay {
   }
 
   #drain(): void {
+    // What the log already gave (or what lies below where delivery started) is not waiting.
+    for (const seq of this.#pending.keys()) if (seq <= this.#lastSeq) this.#pending.delete(seq);
     let next = this.#pending.get(this.#lastSeq + 1);
     while (next) {
       this.#pending.delete(next.id);

@@ -94,7 +94,9 @@ export class Rooms {
     presence.onExpire((boardId, { userId, name }) =>
       this.#announce(boardId, { type: "user_left", boardId, userId, name })
     );
-    presence.onRestore((firsts) => this.#restored(firsts));
+    presence.onRestore((firsts) =>
+      this.#restored(firsts).catch((error) => log.warn(`presence restore failed: ${error}`))
+    );
   }
 
   #room(boardId: string): Room {

@@ -189,9 +189,6 @@ export interface Store {
   removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>>;
 
   // Lists.
-  getList(listId: string): Promise<List | null>;
-  /** The list with the user's role on its board, in one read; null when either is missing. */
-  listForMember(listId: string, userId: string): Promise<{ list: List; role: Role } | null>;
   createList(
     actorId: string,
     boardId: string,

@@ -3,10 +3,11 @@
  * group commit — the mutations waiting when the previous transaction ends share the next one,
  * each in its own savepoint, and the transaction ends by bumping the event head and inserting
  * the events in one statement. The head's row lock is held from that last statement to COMMIT,
- * so commits across every instance are ordered by seq and seqs are dense (see store.ts); the
- * lock is held for one statement rather than the whole batch, which keeps batches of different
- * instances running in parallel until their last step. Also here: which errors mean "the
- * database is unavailable" (a 503, not a 500) and which mean "run it again".
+ * so commits across every instance are ordered by seq and seqs are dense (see store.ts); that
+ * lock is held for one statement rather than the whole batch. A batch first locks the boards it
+ * changes, in one global order, so instances writing one board queue rather than deadlock, and
+ * batches on different boards still run in parallel until their last step. Also here: which
+ * errors mean "the database is unavailable" (a 503, not a 500) and which mean "run it again".
  */
 import postgres, { type Sql } from "postgres";
 import { DomainError } from "../../errors.ts";
@@ -202,6 +203,8 @@ export class PgDatabase {
         while (this.#pending.length > 0) {
           await this.#commit(this.#pending.splice(0, MAX_BATCH));
         }
+      } catch (error) {
+        log.warn(`group commit failed: ${error}`); // #commit settles every promise itself
       } finally {
         this.#flushing = undefined;
       }
@@ -232,7 +235,10 @@ export class PgDatabase {
         events = await this.#appendEvents(tx as unknown as Sql, batch, outcomes);
       });
     } catch (error) {
-      // BEGIN, the head statement or COMMIT failed: nothing of the batch was written.
+      // BEGIN, the head statement or COMMIT failed. Nothing of the batch was written — unless
+      // the connection broke after COMMIT reached the server: then it was, and the relay
+      // delivers its events from the log (services.ts feeds the bus through the relay on
+      // PostgreSQL), though the callers were told `store_unavailable`.
       for (const mutation of batch) this.#fail(mutation, error);
       return;
     }
@@ -264,18 +270,26 @@ export class PgDatabase {
     const boards = new Set<string>();
     const tasks: string[] = [];
     const lists: string[] = [];
+    // PostgreSQL text cannot hold a NUL byte: such an id names nothing, and sending it would
+    // fail this read for the whole batch.
+    const storable = (id: string) => !id.includes("\0");
     for (const { scope } of batch) {
       if (scope && "boardId" in scope) boards.add(scope.boardId);
       else if (scope && "taskId" in scope) tasks.push(scope.taskId);
       else if (scope && "listId" in scope) lists.push(scope.listId);
     }
     if (tasks.length + lists.length > 0) {
-      const rows = await this.sql`
-        SELECT board_id FROM tasks WHERE id = ANY(${tasks}::text[])
-        UNION SELECT board_id FROM lists WHERE id = ANY(${lists}::text[])`;
-      for (const row of rows) boards.add(row.board_id);
+      try {
+        const rows = await this.sql`
+          SELECT board_id FROM tasks WHERE id = ANY(${tasks.filter(storable)}::text[])
+          UNION SELECT board_id FROM lists WHERE id = ANY(${lists.filter(storable)}::text[])`;
+        for (const row of rows) boards.add(row.board_id);
+      } catch (error) {
+        // The batch runs without these locks: its statements fail or deadlock-retry alone.
+        log.debug(`board lock lookup failed: ${error}`);
+      }
     }
-    return [...new Set([...boards].map(fnv1a))].sort((a, b) => a - b);
+    return [...new Set([...boards].filter(storable).map(fnv1a))].sort((a, b) => a - b);
   }
 
   /**
@@ -321,7 +335,7 @@ export class PgDatabase {
     mutation.reject(storeError(error));
   }
 
-  /** Runs `fn` in one transaction on the writer (seed, prune), outside group commit. */
+  /** Runs `fn` in one transaction on the read pool (seed, prune), outside group commit. */
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       // deno-lint-ignore no-explicit-any

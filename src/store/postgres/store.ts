@@ -205,7 +205,7 @@ export class PostgresStore implements Store {
     const rows = await this.db.read((sql) =>
       sql`SELECT boards.*, board_members.role FROM boards
         JOIN board_members ON board_members.board_id = boards.id
-        WHERE board_members.user_id = ${userId} ORDER BY boards.created_at, boards.id`
+        WHERE board_members.user_id = ${userId} ORDER BY boards.created_at, boards.id COLLATE "C"`
     );
     return rows.map((r) => ({ ...toBoard(r), role: r.role as Role }));
   }
@@ -285,7 +285,7 @@ export class PostgresStore implements Store {
   async #members(sql: Sql, boardId: string): Promise<Member[]> {
     const rows = await sql`SELECT board_members.*, users.name, users.email FROM board_members
       JOIN users ON users.id = board_members.user_id
-      WHERE board_members.board_id = ${boardId} ORDER BY board_members.added_at, users.name`;
+      WHERE board_members.board_id = ${boardId} ORDER BY board_members.added_at, users.name COLLATE "C"`;
     return rows.map(toMember);
   }
 
@@ -327,21 +327,6 @@ export class PostgresStore implements Store {
   }
 
   // ---- lists ------------------------------------------------------------------------------
-
-  async getList(listId: string): Promise<List | null> {
-    const [row] = await this.db.read((sql) => sql`SELECT * FROM lists WHERE id = ${listId}`);
-    return row ? toList(row) : null;
-  }
-
-  async listForMember(listId: string, userId: string) {
-    const [row] = await this.db.read((sql) =>
-      sql`SELECT lists.*, board_members.role AS member_role FROM lists
-        JOIN board_members ON board_members.board_id = lists.board_id
-          AND board_members.user_id = ${userId}
-        WHERE lists.id = ${listId}`
-    );
-    return row ? { list: toList(row), role: row.member_role as Role } : null;
-  }
 
   /**
    * Locks the board's row against other list-position changes (`FOR NO KEY UPDATE` does not

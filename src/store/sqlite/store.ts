@@ -333,21 +333,6 @@ export class SqliteStore implements Store {
     return row ? { list: toList(row), taskCount: row.task_count as number } : null;
   }
 
-  getList(listId: string) {
-    return Promise.resolve(this.#list(listId));
-  }
-
-  listForMember(listId: string, userId: string) {
-    const row = this.#db.get(
-      `SELECT lists.*, board_members.role AS member_role FROM lists
-       JOIN board_members ON board_members.board_id = lists.board_id AND board_members.user_id = ?
-       WHERE lists.id = ?`,
-      userId,
-      listId,
-    );
-    return Promise.resolve(row ? { list: toList(row), role: row.member_role as Role } : null);
-  }
-
   createList(
     actorId: string,
     boardId: string,

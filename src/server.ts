@@ -103,7 +103,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
         log.warn("shutdown deadline passed; connections still open are left to the process exit");
       }
       clearTimeout(timer);
-      await closeServices(services);
+      // Closing waits on PostgreSQL and Redis (pending commits, presence removal); a database
+      // that stopped answering must not keep the process from exiting.
+      let closeTimer: ReturnType<typeof setTimeout> | undefined;
+      const closed = await Promise.race([
+        closeServices(services).then(() => true),
+        new Promise<false>((resolve) => {
+          closeTimer = setTimeout(() => resolve(false), config.shutdownTimeoutMs);
+        }),
+      ]);
+      clearTimeout(closeTimer);
+      if (!closed) log.warn("closing the store and Redis took too long; exiting anyway");
       log.info("stopped");
     })();
 

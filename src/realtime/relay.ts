@@ -1,11 +1,11 @@
 /**
- * The event relay of one instance in cross-instance mode: it hands every committed event —
- * this instance's and every other's — to the local bus exactly once, strictly in seq order,
- * with no gap. PostgreSQL's log is the record; Redis pub/sub only brings events sooner. Events
+ * The event relay of one instance on PostgreSQL: it hands every committed event — this
+ * instance's and, in cross-instance mode, every other's — to the local bus exactly once,
+ * strictly in seq order, with no gap. PostgreSQL's log is the record; Redis pub/sub only brings events sooner. Events
  * that arrive out of order wait in `pending` until the ones before them come; a gap that stays
  * open for `gapGraceMs` is filled from the log (seeing N+1 proves N committed: store.ts). A
- * head check every `checkMs` catches a lost last message; while Redis is down the relay polls
- * the log four times as often. So the local bus keeps the invariant the memory bus gives one
+ * head check every `checkMs` catches a lost last message; while Redis is down (or absent) the
+ * relay polls the log four times as often. So the local bus keeps the invariant the memory bus gives one
  * process, and feeds, long polls and resume work unchanged on every instance.
  */
 import { log } from "../log.ts";

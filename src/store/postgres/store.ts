@@ -338,13 +338,17 @@ export class PostgresStore implements Store {
     return Number(n);
   }
 
-  /** The list, locked for this mutation, when the actor is a member of its board. */
+  /**
+   * The list, when the actor is a member of its board (their membership locked `FOR SHARE`): one
+   * statement, since a missing list and a non-member are the same not_found.
+   */
   async #loadList(sql: Sql, listId: string, actorId: string): Promise<List> {
-    const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
+    const [row] = await sql`SELECT lists.* FROM lists
+      JOIN board_members ON board_members.board_id = lists.board_id
+        AND board_members.user_id = ${actorId}
+      WHERE lists.id = ${listId} FOR SHARE OF board_members`;
     if (!row) throw notFound("List", listId);
-    const list = toList(row);
-    await this.#requireRole(sql, list.boardId, actorId, "member", "List", listId);
-    return list;
+    return toList(row);
   }
 
   createList(
@@ -409,10 +413,8 @@ export class PostgresStore implements Store {
 
   // ---- tasks ------------------------------------------------------------------------------
 
-  async #task(sql: Sql, taskId: string, lock = false): Promise<Task | null> {
-    const [row] = lock
-      ? await sql`SELECT ${taskWithPosition(sql)} FROM tasks WHERE id = ${taskId} FOR UPDATE`
-      : await sql`SELECT ${taskWithPosition(sql)} FROM tasks WHERE id = ${taskId}`;
+  async #task(sql: Sql, taskId: string): Promise<Task | null> {
+    const [row] = await sql`SELECT ${taskWithPosition(sql)} FROM tasks WHERE id = ${taskId}`;
     return row ? toTask(row) : null;
   }
 
@@ -458,12 +460,17 @@ export class PostgresStore implements Store {
     checkAssignee(assigneeId, row !== undefined);
   }
 
-  /** The task, locked for this mutation, when it exists and the actor is a member of its board. */
+  /**
+   * The task, locked `FOR UPDATE` (versions), when the actor is a member of its board (locked
+   * `FOR SHARE`): one statement, since a missing task and a non-member are the same not_found.
+   */
   async #loadTask(sql: Sql, taskId: string, actorId: string): Promise<Task> {
-    const task = await this.#task(sql, taskId, true);
-    if (!task) throw notFound("Task", taskId);
-    await this.#requireRole(sql, task.boardId, actorId, "member", "Task", taskId);
-    return task;
+    const [row] = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
+      JOIN board_members ON board_members.board_id = tasks.board_id
+        AND board_members.user_id = ${actorId}
+      WHERE tasks.id = ${taskId} FOR UPDATE OF tasks FOR SHARE OF board_members`;
+    if (!row) throw notFound("Task", taskId);
+    return toTask(row);
   }
 
   /**
@@ -472,18 +479,17 @@ export class PostgresStore implements Store {
    * list when no double is left between the neighbours (rules.ts `ranks`).
    */
   async #place(sql: Sql, listId: string, taskId: string, position: number | undefined) {
-    await sql`SELECT 1 FROM lists WHERE id = ${listId} FOR NO KEY UPDATE`;
-    const [{ n }] = await sql`SELECT count(*) AS n FROM tasks
-      WHERE list_id = ${listId} AND id <> ${taskId}`;
+    // The lock, the list's size and its highest rank in one statement: a task added at the end
+    // (the common case) needs nothing more.
+    let [{ n, top }] = await sql`SELECT
+        (SELECT count(*) FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}) AS n,
+        (SELECT max(rank) FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}) AS top
+      FROM lists WHERE id = ${listId} FOR NO KEY UPDATE`;
     const others = Number(n);
     const at = placeAt(position, others);
     const between = async (): Promise<number | null> => {
       if (others === 0) return 0;
-      if (at === others) {
-        const [{ rank }] = await sql`SELECT max(rank) AS rank FROM tasks
-          WHERE list_id = ${listId} AND id <> ${taskId}`;
-        return ranks.after(rank);
-      }
+      if (at === others) return ranks.after(top);
       const rows = await sql`SELECT rank FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
         ORDER BY rank, id LIMIT 2 OFFSET ${Math.max(at - 1, 0)}`;
       const [before, after] = rows.map((row) => row.rank as number);
@@ -495,6 +501,7 @@ export class PostgresStore implements Store {
           SELECT id, row_number() OVER (ORDER BY rank, id) - 1 AS n
           FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
         ) AS ordered WHERE tasks.id = ordered.id`;
+      top = others - 1; // The others are ranked 0..others-1 now.
       rank = (await between())!; // Whole numbers apart now: there is a midpoint.
     }
     return { rank, position: at };

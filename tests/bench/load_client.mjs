@@ -7,7 +7,7 @@
  * sees a marker twice counts a duplicate, one that never sees it counts a loss.
  *
  * Protocol: one JSON command per stdin line, answered by one JSON line on stdout with the same
- * `id`. Commands: open, track, wait, report, poll, pollReport, close (see `handlers`).
+ * `id`. Commands: open, track, wait, report, poll, pollReport, stats, close (see `handlers`).
  *
  * Usage: node tests/bench/load_client.mjs <dir holding node_modules>
  */
@@ -26,6 +26,8 @@ const now = () => performance.timeOrigin + performance.now();
 const connections = [];
 let tracking = null;
 const counters = { errors: 0, dropped: 0, stray: 0, firstError: "" };
+/** Why the server closed connections the client had not asked to close: "code reason" → count. */
+const closeReasons = {};
 
 function fail(error) {
   counters.errors++;
@@ -55,10 +57,14 @@ function onPayload(connection, text) {
  * containing `ready` arrives, or else once it is open — and with false when it fails.
  */
 function connect(kind, url, headers, join, ready) {
-  const connection = { index: connections.length, closing: false, close: () => {} };
+  const connection = { index: connections.length, closing: false, closed: false, close: () => {} };
   connections.push(connection);
-  const dropped = () => {
-    if (!connection.closing) counters.dropped++;
+  const dropped = (why = "SSE stream ended") => {
+    if (connection.closed) return;
+    connection.closed = true;
+    if (connection.closing) return;
+    counters.dropped++;
+    closeReasons[why] = (closeReasons[why] ?? 0) + 1;
   };
   return new Promise((settle) => {
     // A server that never sends the ready message fails the connection rather than hanging.
@@ -124,8 +130,8 @@ function connect(kind, url, headers, join, ready) {
       if (!connection.closing) fail(error);
       resolve(false);
     });
-    socket.on("close", () => {
-      dropped();
+    socket.on("close", (code, reason) => {
+      dropped(`WebSocket ${code} ${reason.toString()}`.trim());
       resolve(false);
     });
   });
@@ -206,7 +212,16 @@ const handlers = {
       }
     }
     const lastAt = times.reduce((max, t) => Math.max(max, t), 0);
-    return { received, expected, lost: expected - received, dup, lastAt, latencies, ...counters };
+    return {
+      received,
+      expected,
+      lost: expected - received,
+      dup,
+      lastAt,
+      latencies,
+      closeReasons,
+      ...counters,
+    };
   },
   /** Parks `count` long polls; answers once they are all sent. */
   poll({ url, headers = {}, count }) {
@@ -226,6 +241,11 @@ const handlers = {
     clearTimeout(timer);
     const latencies = polls.times.filter((t) => t !== 0).map((t) => round(t - t0));
     return { answered: polls.answered, marked: polls.marked, failed: polls.failed, latencies };
+  },
+  /** Connections open now, and the counters (for a diagnosis when something is missing). */
+  stats() {
+    const open = connections.filter((c) => !c.closing && !c.closed).length;
+    return { open, connections: connections.length, closeReasons, ...counters };
   },
   /** Closes every connection. */
   close() {

@@ -1,6 +1,9 @@
 /**
  * The servers under comparison, each a separate process pinned to the server core: Liveboard itself (normal mode, fresh database,
- * seeded, signed in as Alice), the raw Deno baseline, and Socket.IO on Node. Each is described
+ * seeded, signed in as Alice), the raw Deno baseline, and Socket.IO on Node; and for the
+ * cross-instance scenarios Liveboard on a fresh PostgreSQL schema (one instance, no Redis), and a
+ * cluster of two instances A and B on a fresh schema and Redis prefix — both pinned to the same
+ * server core, so the pair has the one core a single instance has. Each is described
  * by how a load generator connects to it and how one mutation is triggered. Memory scenarios start
  * them with the V8 inspector open, to force a GC before reading RSS; timing scenarios never do:
  * under `--inspect` Deno reports every WebSocket frame to the debugger in a process that has
@@ -8,15 +11,18 @@
  * delivery and would measure the inspector rather than the server.
  */
 import { Child, collectGarbage, INSPECTOR_LINE, SERVER_CORE } from "./procs.ts";
+import { type Backing, freshBacking } from "./services.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const here = import.meta.dirname!;
 
-export type TargetName = "liveboard" | "deno" | "socketio";
+export type TargetName = "liveboard" | "deno" | "socketio" | "liveboard-pg" | "cluster";
 export const TARGET_LABELS: Record<TargetName, string> = {
   liveboard: "Liveboard",
   deno: "raw Deno",
   socketio: "Socket.IO 4",
+  "liveboard-pg": "Liveboard on PostgreSQL (1 instance)",
+  cluster: "Liveboard cluster (A + B on PostgreSQL + Redis, both on core 0)",
 };
 
 /** How a load generator opens one kind of connection (see load_client.mjs `open`). */
@@ -31,6 +37,12 @@ export interface ConnectSpec {
 
 export interface Target {
   name: TargetName;
+  /** A cluster's instance ("A", "B"); a cluster target itself is instance A. */
+  instance?: string;
+  /** A cluster's instances, A first (writes and mutations go to A). */
+  instances?: Target[];
+  /** Whether it runs in cross-instance mode (PostgreSQL + Redis), or on PostgreSQL alone. */
+  backing?: "postgres" | "postgres+redis";
   pid: number;
   url: string;
   ws: ConnectSpec;
@@ -50,6 +62,8 @@ export interface Target {
   counts(): Promise<{ websocket: number; sse: number; longpoll: number }>;
   /** Collects garbage; answers the JS heap's used bytes. */
   gc(): Promise<number>;
+  /** Cross-instance mode: events this instance's relay took from the log, not from Redis. */
+  filled?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -63,6 +77,8 @@ export interface StartOptions {
 
 export function startTarget(name: TargetName, options: StartOptions): Promise<Target> {
   if (name === "liveboard") return startLiveboard(options);
+  if (name === "liveboard-pg") return startLiveboardPg(options);
+  if (name === "cluster") return startCluster(options);
   if (name === "deno") return startDeno(options);
   return startSocketIo(options);
 }
@@ -113,9 +129,95 @@ async function launch(child: Child, listening: RegExp, options: StartOptions) {
   return { gc, ready };
 }
 
+/** Where one Liveboard process keeps its data, and what it is called. */
+interface LiveboardSetup {
+  name: TargetName;
+  /** Store flags: a SQLite file, or a PostgreSQL URL and schema (and Redis). */
+  store: string[];
+  instance?: string;
+  backing?: Target["backing"];
+  /** Signs in with this token instead of logging in (a cluster's second instance). */
+  token?: string;
+  /** Runs when the process has stopped (removes the database). */
+  cleanup?: () => Promise<void>;
+}
+
 async function startLiveboard(options: StartOptions): Promise<Target> {
   const dir = await Deno.makeTempDir({ prefix: "liveboard-bench-" });
-  const child = new Child("liveboard", Deno.execPath(), [
+  return await startLiveboardProcess(options, {
+    name: "liveboard",
+    store: ["--database-url", `${dir}/bench.db`],
+    cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  });
+}
+
+/** One instance on a fresh PostgreSQL schema, no Redis: the store's own write path. */
+async function startLiveboardPg(options: StartOptions): Promise<Target> {
+  const backing = await freshBacking();
+  try {
+    return await startLiveboardProcess(options, {
+      name: "liveboard-pg",
+      store: ["--database-url", backing.databaseUrl, "--database-schema", backing.schema],
+      backing: "postgres",
+      cleanup: () => backing.drop(),
+    });
+  } catch (error) {
+    await backing.drop();
+    throw error;
+  }
+}
+
+/**
+ * Two instances A and B on one fresh schema and Redis prefix, both pinned to the server core.
+ * The target is A (mutations, writes, log-in); `instances` holds A and B. Stopping it stops
+ * both and removes the schema and the Redis keys.
+ */
+async function startCluster(options: StartOptions): Promise<Target> {
+  const backing: Backing = await freshBacking();
+  const store = (id: string) => [
+    ...["--database-url", backing.databaseUrl, "--database-schema", backing.schema],
+    ...["--redis-url", backing.redisUrl, "--redis-prefix", backing.redisPrefix],
+    ...["--instance-id", id],
+  ];
+  const started: Target[] = [];
+  try {
+    // One after the other: A migrates and seeds, B finds it done.
+    const a = await startLiveboardProcess(options, {
+      name: "cluster",
+      instance: "A",
+      backing: "postgres+redis",
+      store: store("A"),
+    });
+    started.push(a);
+    const b = await startLiveboardProcess(options, {
+      name: "cluster",
+      instance: "B",
+      backing: "postgres+redis",
+      store: store("B"),
+      token: a.ws.headers.authorization.slice("Bearer ".length),
+    });
+    started.push(b);
+    return {
+      ...a,
+      instances: [a, b],
+      stop: async () => {
+        await Promise.all(started.map((t) => t.stop()));
+        await backing.drop();
+      },
+    };
+  } catch (error) {
+    await Promise.all(started.map((t) => t.stop()));
+    await backing.drop();
+    throw error;
+  }
+}
+
+async function startLiveboardProcess(
+  options: StartOptions,
+  setup: LiveboardSetup,
+): Promise<Target> {
+  const label = setup.instance ? `Liveboard ${setup.instance}` : TARGET_LABELS[setup.name];
+  const child = new Child(label, Deno.execPath(), [
     "run",
     "--allow-net",
     "--allow-read",
@@ -123,26 +225,48 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
     "--allow-env",
     ...inspectFlag(options),
     `${root}main.ts`,
-    ...["--port", "0", "--host", "127.0.0.1", "--database-url", `${dir}/bench.db`, "--seed"],
+    ...["--port", "0", "--host", "127.0.0.1", ...setup.store, "--seed"],
     ...["--pbkdf2-iterations", "1000", "--log-level", "warn"],
     ...["--admin-emails", "alice@example.com"],
     ...["--longpoll-max-per-user", "100000", "--longpoll-timeout-ms", "120000"],
     ...["--ws-max-connections-per-user", "100000"],
     ...(options.flags ?? []),
   ], { core: SERVER_CORE });
-  const { gc, ready } = await launch(child, /Liveboard listening on (http:\/\/\S+)/, options);
-  const url = ready[1];
-  const login = await fetch(`${url}/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: "alice@example.com", password: "liveboard" }),
-  });
-  if (login.status !== 200) throw new Error(`login failed: ${await login.text()}`);
-  const { token } = await login.json();
+  let url: string, gc: () => Promise<number>;
+  try {
+    const launched = await launch(child, /Liveboard listening on (http:\/\/\S+)/, options);
+    url = launched.ready[1];
+    gc = launched.gc;
+  } catch (error) {
+    await child.stop();
+    await setup.cleanup?.();
+    throw error;
+  }
+  const stop = async () => {
+    await child.stop(8000);
+    await setup.cleanup?.();
+  };
+  let token = setup.token;
+  if (!token) {
+    const login = await fetch(`${url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "alice@example.com", password: "liveboard" }),
+    });
+    if (login.status !== 200) {
+      const text = await login.text();
+      await stop();
+      throw new Error(`login failed: ${text}`);
+    }
+    token = (await login.json()).token as string;
+  }
   const headers = { authorization: `Bearer ${token}` };
   const wsUrl = url.replace(/^http/, "ws");
+  const health = async () => await (await fetch(`${url}/healthz`)).json();
   return {
-    name: "liveboard",
+    name: setup.name,
+    instance: setup.instance,
+    backing: setup.backing,
     pid: child.pid,
     url,
     ws: {
@@ -154,8 +278,7 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
     },
     sse: { kind: "sse", url: `${url}/boards/board-1/events`, headers, ready: '"type":"connected"' },
     poll: async () => {
-      const health = await (await fetch(`${url}/healthz`)).json();
-      return { url: `${url}/boards/board-1/poll?cursor=${health.cursor}`, headers };
+      return { url: `${url}/boards/board-1/poll?cursor=${(await health()).cursor}`, headers };
     },
     write: {
       url: `${url}/tasks`,
@@ -178,10 +301,10 @@ async function startLiveboard(options: StartOptions): Promise<Target> {
       return (await response.json()).byTransport;
     },
     gc,
-    stop: async () => {
-      await child.stop(8000);
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
+    filled: setup.backing === "postgres+redis"
+      ? async () => Number((await health()).relay?.filled ?? NaN)
+      : undefined,
+    stop,
   };
 }
 

@@ -229,11 +229,12 @@ export class PgDatabase {
         );
         for (const mutation of batch) {
           try {
-            const at = new Date().toISOString();
             // A savepoint per mutation, so one that fails is undone alone. (postgres.js fails a
             // transaction with any error outside its own savepoint(), so no hand-made ones.)
             // deno-lint-ignore no-explicit-any
             const result = await tx.savepoint((sp) => mutation.run(sp as any));
+            // Stamped after its writes, as on SQLite: an event is never older than its rows.
+            const at = new Date().toISOString();
             outcomes.push({ ok: true, ...result, at });
           } catch (error) {
             outcomes.push({ ok: false, error });

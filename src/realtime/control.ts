@@ -3,8 +3,9 @@
  * Logout and expired sessions close that session's streams and sockets on this instance and,
  * through the Redis `control` channel, on every other; a periodic check (`sweepSessions`, run by
  * housekeeping) closes what a lost control message left open. Each instance publishes its
- * counts under `stats:{instance}` (expiring), so `/admin/connections` can show the whole
- * cluster. On one instance (no Redis) all of it is local.
+ * counts under `stats:{instance}` (expiring) and its name in the set `stats`, so
+ * `/admin/connections` can show the whole cluster without scanning the keyspace. On one
+ * instance (no Redis) all of it is local.
  */
 import { log } from "../log.ts";
 import type { Store } from "../store/store.ts";
@@ -75,13 +76,15 @@ export class Control {
       at: new Date().toISOString(),
       ...this.registry.counts(),
     };
-    await this.link.commands.set(
-      this.link.key(`stats:${this.instanceId}`),
-      JSON.stringify(counts),
-      {
+    const { commands } = this.link;
+    // Each instance's counts expire on their own (Redis's clock, not ours); the set of names
+    // spares readers a scan of the keyspace.
+    await Promise.all([
+      commands.set(this.link.key(`stats:${this.instanceId}`), JSON.stringify(counts), {
         PX: 3 * this.statsMs,
-      },
-    ).catch((error: Error) => log.debug(`stats publish failed: ${error.message}`));
+      }),
+      commands.sAdd(this.link.key("stats"), this.instanceId),
+    ]).catch((error: Error) => log.debug(`stats publish failed: ${error.message}`));
   }
 
   /** Every live instance's counts (this one's fresh), or just this one's without Redis. */
@@ -92,18 +95,17 @@ export class Control {
       ...this.registry.counts(),
     };
     if (!this.link?.up) return [mine];
+    const { commands } = this.link;
     try {
-      const keys: string[] = [];
-      for await (
-        const batch of this.link.commands.scanIterator({
-          MATCH: this.link.key("stats:*"),
-          COUNT: 100,
-        })
-      ) keys.push(...(Array.isArray(batch) ? batch : [batch]));
-      const values = keys.length ? await this.link.commands.mGet(keys) : [];
+      const ids = (await commands.sMembers(this.link.key("stats")))
+        .filter((id) => id !== this.instanceId);
+      const values = ids.length
+        ? await commands.mGet(ids.map((id) => this.link!.key(`stats:${id}`)))
+        : [];
+      const gone = ids.filter((_, i) => typeof values[i] !== "string");
+      if (gone.length) await commands.sRem(this.link.key("stats"), gone);
       const others = values.filter((v): v is string => typeof v === "string")
-        .map((v) => JSON.parse(v) as InstanceCounts)
-        .filter((counts) => counts.instanceId !== this.instanceId);
+        .map((v) => JSON.parse(v) as InstanceCounts);
       return [mine, ...others].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
     } catch (error) {
       log.debug(`cluster counts failed: ${error}`);
@@ -120,7 +122,11 @@ export class Control {
   async close(): Promise<void> {
     this.stop();
     if (this.link?.up) {
-      await this.link.commands.del(this.link.key(`stats:${this.instanceId}`)).catch(() => {});
+      const { commands } = this.link;
+      await Promise.all([
+        commands.del(this.link.key(`stats:${this.instanceId}`)),
+        commands.sRem(this.link.key("stats"), this.instanceId),
+      ]).catch(() => {});
     }
   }
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { RedisLink } from "../src/realtime/redis.ts";
 import {
   expectStatus,
+  spawnServer,
   SseReader,
   TEST_REDIS_URL,
   type TestDatabase,
@@ -39,31 +40,12 @@ export class Instance {
   }
 
   static async start(name: string, env: Record<string, string>): Promise<Instance> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...RUN_FLAGS, "main.ts"],
-      cwd: ROOT,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let output = "";
-    const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        output += text;
-        const match = output.match(/Liveboard listening on (http:\/\/\S+).*\nconfig: .*\n/);
-        if (match) resolve(match[1]);
-      }
-    };
-    const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
-    child.status.then(() => reject(new Error(`${name} exited before listening:\n${output}`)));
-    const timer = setTimeout(() => {
-      reject(new Error(`${name} did not listen within 30 s:\n${output}`));
-      child.kill("SIGKILL");
-    }, 30_000);
-    const url = await listening.finally(() => clearTimeout(timer));
-    return new Instance(name, child, url, drained, () => output);
+    const { child, url, drained, output } = await spawnServer(
+      Deno.execPath(),
+      ["run", ...RUN_FLAGS, "main.ts"],
+      { cwd: ROOT, env, name },
+    );
+    return new Instance(name, child, url, drained, output);
   }
 
   get pid(): number {

@@ -176,6 +176,61 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   };
 }
 
+/** A server process started by a test: its URL once it listens, and everything it printed. */
+export interface ServerProcess {
+  child: Deno.ChildProcess;
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Settles once both output streams are read to the end (after the process exits). */
+  drained: Promise<unknown>;
+}
+
+/**
+ * Spawns `command args` and waits for "Liveboard listening on <url>" followed by the
+ * configuration line (start-up complete); rejects, with the output, when the process exits
+ * first or does not listen within 30 s (then it is killed).
+ */
+export async function spawnServer(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; name?: string },
+): Promise<ServerProcess> {
+  const name = options.name ?? command;
+  const child = new Deno.Command(command, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      output += text;
+      const match = output.match(/Liveboard listening on (http:\/\/\S+).*\nconfig: .*\n/);
+      if (match) resolve(match[1]);
+    }
+  };
+  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  child.status.then(() => reject(new Error(`${name} exited before listening:\n${output}`)));
+  const timer = setTimeout(() => {
+    reject(new Error(`${name} did not listen within 30 s:\n${output}`));
+    child.kill("SIGKILL");
+  }, 30_000);
+  try {
+    const url = await listening;
+    return { child, url, output: () => output, drained };
+  } catch (error) {
+    await Promise.all([child.status, drained]);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,

@@ -6,64 +6,38 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { expectStatus } from "./helpers.ts";
+import { expectStatus, type ServerProcess, spawnServer } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN_FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
 
-interface Running {
-  url: string;
-  /** Everything the process printed so far (stdout and stderr). */
-  output(): string;
-}
-
 /**
- * Spawns `command args`, waits for "Liveboard listening on <url>", runs `fn`, then sends `signal`
- * and returns the exit code and output. The output is printed when `fn` throws.
+ * Spawns `command args`, waits until it listens, runs `fn`, then sends `signal` and returns the
+ * exit code and output. The output is printed when `fn` throws.
  */
 async function withChildProcessServer(
   command: string,
   args: string[],
   env: Record<string, string>,
-  fn: (server: Running) => Promise<void>,
+  fn: (server: ServerProcess) => Promise<void>,
   signal: Deno.Signal = "SIGTERM",
 ): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      output += text;
-      // The start-up is complete once the configuration line follows the listening line.
-      const match = output.match(/Liveboard listening on (http:\/\/\S+).*\nconfig: .*\n/);
-      if (match) resolve(match[1]);
-    }
-  };
-  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const status = child.status;
-  status.then(() => reject(new Error(`exited before listening:\n${output}`)));
+  const server = await spawnServer(command, args, { cwd: ROOT, env });
+  const { child, drained, output } = server;
   try {
-    const url = await listening;
-    await fn({ url, output: () => output });
+    await fn(server);
   } catch (error) {
-    console.error(`--- child output ---\n${output}\n--- end ---`);
+    console.error(`--- child output ---\n${output()}\n--- end ---`);
     child.kill("SIGKILL");
-    await Promise.all([status, drained]);
+    await Promise.all([child.status, drained]);
     throw error;
   }
   child.kill(signal);
   const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const { code } = await status;
+  const { code } = await child.status;
   clearTimeout(killer);
   await drained;
-  return { code, output };
+  return { code, output: output() };
 }
 
 async function runToExit(args: string[], env: Record<string, string> = {}) {

@@ -37,6 +37,7 @@ export interface Config {
   adminEmails: string[];
   pbkdf2Iterations: number;
   sessionTtlHours: number;
+  sessionCacheMs: number;
   cookieSecure: boolean;
   /** Origins allowed to open WebSockets; empty means "same host as the request". */
   allowedOrigins: string[];
@@ -71,6 +72,7 @@ interface Option {
   kind: Kind;
   default: string;
   min?: number;
+  max?: number;
   choices?: readonly string[];
   secret?: boolean;
   help: string;
@@ -174,6 +176,15 @@ export const OPTIONS: Option[] = [
     default: "720",
     min: 1,
     help: "session lifetime",
+  },
+  {
+    key: "sessionCacheMs",
+    env: "SESSION_CACHE_MS",
+    kind: "int",
+    default: "1000",
+    min: 0,
+    max: 60_000,
+    help: "how long a confirmed session is trusted without asking the store",
   },
   {
     key: "cookieSecure",
@@ -383,6 +394,7 @@ function parseValue(option: Option, raw: string): unknown {
       if (!/^\d+$/.test(raw.trim())) throw bad("expected a whole number");
       const n = Number(raw);
       if (option.min !== undefined && n < option.min) throw bad(`must be at least ${option.min}`);
+      if (option.max !== undefined && n > option.max) throw bad(`must be at most ${option.max}`);
       if (option.key === "port" && n > 65535) throw bad("must be at most 65535");
       return n;
     }

@@ -6,6 +6,7 @@
  * listens; tests may build services alone. `closeServices` takes them down in reverse order.
  */
 import { Actions } from "./actions.ts";
+import { SessionCache } from "./auth.ts";
 import { type Config, ConfigError, storeKind } from "./config.ts";
 import type { Services } from "./http/context.ts";
 import type { Bus } from "./realtime/bus.ts";
@@ -89,12 +90,20 @@ export async function createServices(config: Config): Promise<Services> {
     if (exitAfterCommit) Deno.exit(86);
     bus.publish(event);
   });
-  const control = new Control(registry, store, instanceId, redis);
+  const sessions = new SessionCache(store, config.sessionCacheMs);
+  const control = new Control(
+    registry,
+    store,
+    instanceId,
+    redis,
+    (ended) => sessions.forget(ended),
+  );
   control.start();
   const actions = new Actions(store);
   const services: Services = {
     config,
     store,
+    sessions,
     bus,
     presence,
     registry,

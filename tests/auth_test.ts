@@ -1,7 +1,8 @@
 /**
  * Accounts and sessions: sign-up (and switching it off), login, logout, `GET /me`, the session
  * cookie's attributes, Bearer tokens, tokens stored only as hashes, 401 for anonymous callers in
- * normal mode on every door, 401 for a bad token even in demo mode, and who may see /admin.
+ * normal mode on every door, 401 for a bad token even in demo mode, who may see /admin, and the
+ * session cache (trusted for SESSION_CACHE_MS, left at once on logout and expiry).
  */
 import assert from "node:assert/strict";
 import { hashToken } from "../src/auth.ts";
@@ -382,4 +383,55 @@ Deno.test("when a session expires, the streams and sockets opened with it are cl
   await expectStatus(created, 201);
   assert.equal((await staying.nextData()).event, "task_created");
   await staying.close();
+});
+
+Deno.test("a confirmed session is trusted for SESSION_CACHE_MS without asking the store", async () => {
+  await using server = await startTestServer({ ...NORMAL, sessionCacheMs: 60_000 });
+  const token = await server.login("alice@example.com");
+  await expectStatus(await server.request("/me", { token }), 200);
+  // Removed behind the server's back (not by logout or expiry, which tell the cache): the
+  // cached session still answers — the documented window.
+  await execDb(server, "DELETE FROM sessions WHERE token_hash = ?", await hashToken(token));
+  await expectStatus(await server.request("/me", { token }), 200);
+});
+
+Deno.test("with SESSION_CACHE_MS=0 every request asks the store", async () => {
+  await using server = await startTestServer({ ...NORMAL, sessionCacheMs: 0 });
+  const token = await server.login("alice@example.com");
+  await expectStatus(await server.request("/me", { token }), 200);
+  await execDb(server, "DELETE FROM sessions WHERE token_hash = ?", await hashToken(token));
+  await expectError(await server.request("/me", { token }), 401, "unauthorized");
+});
+
+Deno.test("logout takes a cached session out at once", async () => {
+  await using server = await startTestServer({ ...NORMAL, sessionCacheMs: 60_000 });
+  const token = await server.login("alice@example.com");
+  await expectStatus(await server.request("/me", { token }), 200);
+  await expectStatus(await server.request("/logout", { method: "POST", token }), 200);
+  await expectError(await server.request("/me", { token }), 401, "unauthorized");
+});
+
+Deno.test("an expired session leaves the cache when housekeeping ends it", async () => {
+  await using server = await startTestServer({
+    ...NORMAL,
+    sessionCacheMs: 60_000,
+    pruneIntervalMs: 20,
+  });
+  const token = await server.login("alice@example.com");
+  await expectStatus(await server.request("/me", { token }), 200);
+  await execDb(
+    server,
+    "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
+    "2020-01-01T00:00:00.000Z",
+    await hashToken(token),
+  );
+  const deadline = Date.now() + 5000;
+  let status = 200;
+  while (status === 200 && Date.now() < deadline) {
+    const response = await server.request("/me", { token });
+    status = response.status;
+    await response.body?.cancel();
+    if (status === 200) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(status, 401, "refused once housekeeping deleted the expired session");
 });

@@ -420,6 +420,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a session logged out on one instance is refused at once on another that had cached it",
+  ignore,
+  ...opts,
+  fn: () =>
+    withCluster(2, async ({ instances: [a, b] }) => {
+      const token = await a.login("alice@example.com");
+      await expectStatus(await b.request("/me", { token }), 200); // B now trusts it for 60 s
+      await expectStatus(await a.request("/logout", { method: "POST", token }), 200);
+      // The control message reaches B in milliseconds, far inside SESSION_CACHE_MS.
+      await waitFor(async () => {
+        const response = await b.request("/me", { token });
+        await response.body?.cancel();
+        return response.status === 401;
+      }, { timeoutMs: 2000, what: "B refusing the logged-out session" });
+    }, { env: { SESSION_CACHE_MS: "60000" } }),
+});
+
+Deno.test({
   name: "/admin/connections shows every instance and /healthz the relay",
   ignore,
   ...opts,

@@ -34,6 +34,8 @@ import { postgresAvailable, skipUnless, testDatabase, withPostgres } from "./hel
 /** An open store and how to close it and drop its database. */
 interface OpenedStore {
   store: Store;
+  /** Checks what the implementation must hold after any test (PostgreSQL: no fast statement failed). */
+  check?(): void;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,12 @@ const openPostgres: OpenStore = async () => {
   }
   return {
     store,
+    check: () =>
+      assert.equal(
+        store.db.fastPath.failed,
+        0,
+        "a one-statement mutation failed and fell back (its error is logged as a warning)",
+      ),
     close: async () => {
       try {
         await store.close();
@@ -108,6 +116,7 @@ async function withStore(
   try {
     if (seed) assert.equal(await seedDemoData(opened.store, ITERATIONS), true, "first seed");
     await fn(opened.store);
+    opened.check?.();
   } finally {
     await opened.close();
   }
@@ -1020,6 +1029,32 @@ const postgresMissing = skipUnless(postgresAvailable, "PostgreSQL");
 storeContract("postgres", openPostgres, postgresMissing);
 
 // ---- PostgreSQL: several instances on one database ----------------------------------------
+
+Deno.test({
+  name:
+    "[postgres] task creates, moves, edits and deletes each run as one statement; a failed check falls back",
+  ignore: postgresMissing,
+  fn: () =>
+    withStore(openPostgres, async (untyped) => {
+      const store = untyped as PostgresStore;
+      const { fastPath } = store.db;
+      const created = await store.createTask("user-1", { listId: "list-todo", title: "one" });
+      const moved = await store.moveTask("user-1", created.value.id, {
+        listId: "list-done",
+        position: 1,
+      });
+      assert.equal(moved.value.position, 1);
+      await store.updateTask("user-1", created.value.id, { title: "two", assigneeId: "user-2" });
+      await store.deleteTask("user-1", created.value.id);
+      assert.deepEqual(fastPath, { applied: 4, declined: 0, failed: 0 });
+      // A stale version: the statement applies nothing and the general body says why.
+      await assert.rejects(
+        store.updateTask("user-1", "task-1", { title: "x", version: 99 }),
+        (error: DomainError) => error.code === "version_conflict",
+      );
+      assert.deepEqual(fastPath, { applied: 4, declined: 1, failed: 0 });
+    }),
+});
 
 /** Two `PostgresStore`s on one fresh schema (two instances of the server), seeded at once. */
 async function withTwoInstances(

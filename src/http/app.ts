@@ -68,6 +68,7 @@ export function createApp(services: Services): Hono<AppEnv> {
       allowedOrigins: config.allowedOrigins,
       demo: config.demo,
       adminEmails: config.adminEmails,
+      sessions: services.sessions,
     });
   app.get("/ws", websocket);
   app.get("/", (c, next) => isWebSocketRequest(c.req.raw) ? websocket(c) : next());

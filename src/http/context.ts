@@ -1,7 +1,7 @@
 /** What every route handler can reach: the services, and the caller once authenticated. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Actions } from "../actions.ts";
-import { authenticate, type Caller } from "../auth.ts";
+import { authenticate, type Caller, type SessionCache } from "../auth.ts";
 import type { Config } from "../config.ts";
 import type { Bus } from "../realtime/bus.ts";
 import type { ConnectionRegistry } from "../realtime/connections.ts";
@@ -18,6 +18,8 @@ import { readJson } from "./body.ts";
 export interface Services {
   config: Config;
   store: Store;
+  /** Sessions the store confirmed a moment ago (auth.ts). */
+  sessions: SessionCache;
   bus: Bus;
   presence: Presence;
   registry: ConnectionRegistry;
@@ -38,7 +40,7 @@ export type AppContext = Context<AppEnv>;
 /** Middleware: resolves the caller (401 when there is none) and stores it on the context. */
 export function requireCaller(services: Services): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set("caller", await authenticate(c.req.raw, services.store, services.config));
+    c.set("caller", await authenticate(c.req.raw, services.sessions, services.config));
     await next();
   };
 }

@@ -33,6 +33,8 @@ export class Control {
     readonly store: Store,
     readonly instanceId: string,
     readonly link?: RedisLink,
+    /** Told of every ended session, here or elsewhere (the session cache forgets it). */
+    readonly onEnded: (sessionHashes: string[]) => void = () => {},
     /** How often counts are published (they expire after three periods). */
     readonly statsMs = 2000,
   ) {}
@@ -42,6 +44,7 @@ export class Control {
     this.#unsubscribe = this.link.subscribe("control", (text) => {
       const message = JSON.parse(text) as ControlMessage;
       if (message.from === this.instanceId || message.type !== "end_sessions") return;
+      this.onEnded(message.sessionHashes);
       this.registry.closeSessions(CLOSE_REASONS.unauthorized, new Set(message.sessionHashes));
     });
     const publish = () => void this.#publishStats();
@@ -52,6 +55,7 @@ export class Control {
   /** Ends the connections opened with these sessions, here and on every other instance. */
   endSessions(sessionHashes: string[]): void {
     if (sessionHashes.length === 0) return;
+    this.onEnded(sessionHashes);
     this.registry.closeSessions(CLOSE_REASONS.unauthorized, new Set(sessionHashes));
     const message: ControlMessage = { type: "end_sessions", from: this.instanceId, sessionHashes };
     this.link?.publish("control", JSON.stringify(message));
@@ -66,6 +70,7 @@ export class Control {
     if (hashes.length === 0) return;
     const live = await this.store.existingSessions(hashes);
     const gone = hashes.filter((hash) => !live.has(hash));
+    this.onEnded(gone);
     this.registry.closeSessions(CLOSE_REASONS.unauthorized, new Set(gone));
   }
 

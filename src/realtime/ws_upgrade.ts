@@ -5,7 +5,7 @@
  * events to a `WsConnection`. A caller without a valid session, or with too many sockets, still
  * gets the upgrade so that a browser can read why: an `error` message, then close 4001 / 4029.
  */
-import { authenticate, type AuthOptions } from "../auth.ts";
+import { authenticate, type AuthOptions, type SessionLookup } from "../auth.ts";
 import { AppError } from "../errors.ts";
 import { CLOSE_REASONS } from "./close_reasons.ts";
 import { refuse, type WebSocketTransport } from "./ws.ts";
@@ -15,6 +15,8 @@ export interface UpgradeOptions extends AuthOptions {
   enabled: boolean;
   /** Origins allowed besides the server's own host. */
   allowedOrigins: string[];
+  /** Where the caller's session is looked up. */
+  sessions: SessionLookup;
 }
 
 /** True for a request that asks for a WebSocket (`Upgrade: websocket`). */
@@ -70,7 +72,7 @@ export async function upgradeWebSocket(
     throw new AppError(403, "forbidden_origin", message);
   }
   // Read everything from the request first: its headers are gone once it is upgraded.
-  const caller = await authenticate(withQueryToken(request), transport.store, options).catch(
+  const caller = await authenticate(withQueryToken(request), options.sessions, options).catch(
     (error) => {
       if (error instanceof AppError && error.status === 401) return error;
       throw error;

@@ -2,12 +2,12 @@
  * The PostgreSQL store: the `Store` contract on `PgDatabase` (db.ts: read pool, group-commit
  * writer, dense commit-ordered seqs). Several instances write at once, so mutations run in
  * savepoints of a batch that first locked the boards it changes (db.ts: in one global order, so
- * instances queue instead of deadlocking) and read what they check with row locks: the actor's
- * membership `FOR SHARE` (a concurrent removal waits, or wins and the write is refused), a task
- * `FOR UPDATE` (versions), the board `FOR NO KEY UPDATE` around list positions and the target
- * list around task placement. Uniqueness is left to constraints, mapped to the same codes.
- * Snapshots are one `REPEATABLE READ` transaction; a page of the log and its prune horizon are
- * one statement.
+ * instances queue instead of deadlocking). That lock serialises every change of a board, so a
+ * mutation's checks (membership, versions, positions) read without row locks — and, because
+ * each statement costs a round trip, each mutation reads what it checks in one statement and
+ * writes in one more. Uniqueness is left to constraints, mapped to the same codes. Snapshots
+ * are one `REPEATABLE READ` transaction; a page of the log and its prune horizon are one
+ * statement.
  */
 import type { Sql } from "postgres";
 import { notFound } from "../../errors.ts";
@@ -47,20 +47,44 @@ import type {
   User,
 } from "../store.ts";
 import {
+  type FastPath,
   isUniqueViolation,
   type MutationBody,
   PgDatabase,
   type PgOptions,
   type Scope,
 } from "./db.ts";
-import { toBoard, toEvent, toList, toMember, toTask, toUser } from "./rows.ts";
+import {
+  createTaskStatement,
+  deleteTaskStatement,
+  listStats,
+  moveTaskStatement,
+  neighbourRanks,
+  taskWithPosition,
+  updateTaskStatement,
+} from "./task_statements.ts";
+import { type Row, toBoard, toEvent, toList, toMember, toTask, toUser } from "./rows.ts";
 
-/** Task rows with their dense position: how many tasks of the list sort before each. */
-const taskWithPosition = (sql: Sql) =>
-  sql`tasks.*, (
-    SELECT count(*) FROM tasks AS earlier
-    WHERE earlier.list_id = tasks.list_id AND (earlier.rank, earlier.id) < (tasks.rank, tasks.id)
-  ) AS position`;
+/**
+ * Columns telling where a task goes among the tasks of list `listId` other than `taskId`: how
+ * many there are (`place_n`), their highest rank (`place_top`) and the ranks of the two around
+ * `position` (`place_near`; not read when the task goes to the end).
+ */
+const placementProbe = (sql: Sql, listId: string, taskId: string, position?: number) =>
+  sql`(SELECT n FROM ${listStats(sql, listId, taskId)}) AS place_n,
+    (SELECT top FROM ${listStats(sql, listId, taskId)}) AS place_top,
+    ${
+    position === undefined ? sql`ARRAY[]::float8[]` : neighbourRanks(sql, listId, taskId, position)
+  } AS place_near`;
+
+/** The rank for dense position `at` from a placement probe; null when none is left there. */
+function rankAt(probe: Row, at: number): number | null {
+  const others = Number(probe.place_n);
+  if (others === 0) return 0;
+  if (at === others) return ranks.after(Number(probe.place_top));
+  const [before, after] = (probe.place_near as unknown[]).map(Number);
+  return at === 0 ? ranks.before(before) : ranks.between(before, after);
+}
 
 export class PostgresStore implements Store {
   private constructor(readonly db: PgDatabase) {}
@@ -74,11 +98,17 @@ export class PostgresStore implements Store {
     this.db.onCommit(listener);
   }
 
-  #mutate<T>(actorId: string, scope: Scope, body: MutationBody<T>): Promise<Mutation<T>> {
-    return this.db.enqueue(actorId, scope, body);
+  /** Queues a mutation: its general body, and the one statement that can do it, if any. */
+  #mutate<T>(
+    actorId: string,
+    scope: Scope,
+    body: MutationBody<T>,
+    fast?: FastPath<T>,
+  ): Promise<Mutation<T>> {
+    return this.db.enqueue(actorId, scope, body, fast);
   }
 
-  /** The actor's role, locked `FOR SHARE` until the mutation commits (rules.ts decides). */
+  /** The actor's role (rules.ts decides; the board's lock keeps it until the mutation commits). */
   async #requireRole(
     sql: Sql,
     boardId: string,
@@ -88,7 +118,7 @@ export class PostgresStore implements Store {
     id: string,
   ): Promise<void> {
     const [row] = await sql`SELECT role FROM board_members
-      WHERE board_id = ${boardId} AND user_id = ${actorId} FOR SHARE`;
+      WHERE board_id = ${boardId} AND user_id = ${actorId}`;
     requireRole(row ? row.role as Role : null, need, what, id, boardId);
   }
 
@@ -328,25 +358,21 @@ export class PostgresStore implements Store {
 
   // ---- lists ------------------------------------------------------------------------------
 
-  /**
-   * Locks the board's row against other list-position changes (`FOR NO KEY UPDATE` does not
-   * block the inserts whose foreign keys only share-lock it) and counts its lists.
-   */
-  async #lockLists(sql: Sql, boardId: string): Promise<number> {
-    await sql`SELECT 1 FROM boards WHERE id = ${boardId} FOR NO KEY UPDATE`;
+  /** How many lists the board has. */
+  async #countLists(sql: Sql, boardId: string): Promise<number> {
     const [{ n }] = await sql`SELECT count(*) AS n FROM lists WHERE board_id = ${boardId}`;
     return Number(n);
   }
 
   /**
-   * The list, when the actor is a member of its board (their membership locked `FOR SHARE`): one
-   * statement, since a missing list and a non-member are the same not_found.
+   * The list, when the actor is a member of its board: one statement, since a missing list and
+   * a non-member are the same not_found.
    */
   async #loadList(sql: Sql, listId: string, actorId: string): Promise<List> {
     const [row] = await sql`SELECT lists.* FROM lists
       JOIN board_members ON board_members.board_id = lists.board_id
         AND board_members.user_id = ${actorId}
-      WHERE lists.id = ${listId} FOR SHARE OF board_members`;
+      WHERE lists.id = ${listId}`;
     if (!row) throw notFound("List", listId);
     return toList(row);
   }
@@ -359,7 +385,7 @@ export class PostgresStore implements Store {
   ): Promise<Mutation<List>> {
     return this.#mutate(actorId, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "member", "Board", boardId);
-      const count = await this.#lockLists(sql, boardId);
+      const count = await this.#countLists(sql, boardId);
       const at = placeAt(position, count);
       await sql`UPDATE lists SET position = position + 1
         WHERE board_id = ${boardId} AND position >= ${at}`;
@@ -376,7 +402,7 @@ export class PostgresStore implements Store {
     return this.#mutate(actorId, { listId }, async (sql) => {
       let current = await this.#loadList(sql, listId, actorId);
       if (changes.position !== undefined) {
-        const count = await this.#lockLists(sql, current.boardId);
+        const count = await this.#countLists(sql, current.boardId);
         current = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
         const from = current.position;
         const to = clamp(changes.position, 0, count - 1);
@@ -402,7 +428,7 @@ export class PostgresStore implements Store {
   deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
     return this.#mutate(actorId, { listId }, async (sql) => {
       let list = await this.#loadList(sql, listId, actorId);
-      await this.#lockLists(sql, list.boardId);
+      await this.#countLists(sql, list.boardId);
       list = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
       await sql`DELETE FROM lists WHERE id = ${listId}`;
       await sql`UPDATE lists SET position = position - 1
@@ -461,105 +487,122 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The task, locked `FOR UPDATE` (versions), when the actor is a member of its board (locked
-   * `FOR SHARE`): one statement, since a missing task and a non-member are the same not_found.
+   * Where a task goes in a list: a rank between its neighbours at `position` (the end when
+   * omitted), and the dense position that gives. The probe (`placementProbe`) came with the
+   * mutation's first read; when no double is left between the neighbours (rules.ts `ranks`),
+   * the list is renumbered and probed again.
    */
-  async #loadTask(sql: Sql, taskId: string, actorId: string): Promise<Task> {
-    const [row] = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
-      JOIN board_members ON board_members.board_id = tasks.board_id
-        AND board_members.user_id = ${actorId}
-      WHERE tasks.id = ${taskId} FOR UPDATE OF tasks FOR SHARE OF board_members`;
-    if (!row) throw notFound("Task", taskId);
-    return toTask(row);
-  }
-
-  /**
-   * Where a task goes in list `listId` (locked: placements in one list are serialised across
-   * instances) among its other tasks: the rank, and the dense position it gives. Renumbers the
-   * list when no double is left between the neighbours (rules.ts `ranks`).
-   */
-  async #place(sql: Sql, listId: string, taskId: string, position: number | undefined) {
-    // The lock, the list's size and its highest rank in one statement: a task added at the end
-    // (the common case) needs nothing more.
-    let [{ n, top }] = await sql`SELECT
-        (SELECT count(*) FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}) AS n,
-        (SELECT max(rank) FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}) AS top
-      FROM lists WHERE id = ${listId} FOR NO KEY UPDATE`;
-    const others = Number(n);
-    const at = placeAt(position, others);
-    const between = async (): Promise<number | null> => {
-      if (others === 0) return 0;
-      if (at === others) return ranks.after(top);
-      const rows = await sql`SELECT rank FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
-        ORDER BY rank, id LIMIT 2 OFFSET ${Math.max(at - 1, 0)}`;
-      const [before, after] = rows.map((row) => row.rank as number);
-      return at === 0 ? ranks.before(before) : ranks.between(before, after);
-    };
-    let rank = await between();
+  async #place(
+    sql: Sql,
+    probe: Row,
+    listId: string,
+    taskId: string,
+    position: number | undefined,
+  ): Promise<{ rank: number; position: number }> {
+    const at = placeAt(position, Number(probe.place_n));
+    let rank = rankAt(probe, at);
     if (rank === null) {
       await sql`UPDATE tasks SET rank = ordered.n FROM (
           SELECT id, row_number() OVER (ORDER BY rank, id) - 1 AS n
           FROM tasks WHERE list_id = ${listId} AND id <> ${taskId}
         ) AS ordered WHERE tasks.id = ordered.id`;
-      top = others - 1; // The others are ranked 0..others-1 now.
-      rank = (await between())!; // Whole numbers apart now: there is a midpoint.
+      // Whole numbers apart now: there is a midpoint.
+      const [again] = await sql`SELECT ${placementProbe(sql, listId, taskId, position)}`;
+      rank = rankAt(again, at)!;
     }
     return { rank, position: at };
   }
 
   createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
+    const id = newId("task");
     return this.#mutate(actorId, { listId: input.listId }, async (sql) => {
-      const list = await this.#loadList(sql, input.listId, actorId);
-      await this.#checkAssignee(sql, list.boardId, input.assigneeId);
-      const id = newId("task");
-      const { rank, position } = await this.#place(sql, list.id, id, input.position);
+      // One read: the list (when the actor is a member), whether the assignee is one, and
+      // where the task goes.
+      const assigneeId = input.assigneeId ?? null;
+      const [row] = await sql`SELECT lists.board_id,
+          EXISTS (SELECT 1 FROM board_members AS assignee WHERE assignee.board_id = lists.board_id
+            AND assignee.user_id = ${assigneeId}) AS assignee_ok,
+          ${placementProbe(sql, input.listId, id, input.position)}
+        FROM lists JOIN board_members ON board_members.board_id = lists.board_id
+          AND board_members.user_id = ${actorId}
+        WHERE lists.id = ${input.listId}`;
+      if (!row) throw notFound("List", input.listId);
+      checkAssignee(assigneeId, row.assignee_ok);
+      const { rank, position } = await this.#place(sql, row, input.listId, id, input.position);
       const stamp = now();
-      const [row] = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
+      const [task] = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
           assignee_id, rank, version, created_by, created_at, updated_at)
-        VALUES (${id}, ${list.boardId}, ${list.id}, ${input.title}, ${input.description ?? ""},
-          ${input.assigneeId ?? null}, ${rank}, 1, ${actorId}, ${stamp}, ${stamp})
+        VALUES (${id}, ${row.board_id}, ${input.listId}, ${input.title},
+          ${input.description ?? ""}, ${assigneeId}, ${rank}, 1, ${actorId}, ${stamp}, ${stamp})
         RETURNING *`;
-      const task = toTask({ ...row, position });
-      return { value: task, event: boardEvents.taskCreated(task) };
-    });
+      const created = toTask({ ...task, position });
+      return { value: created, event: boardEvents.taskCreated(created) };
+    }, createTaskStatement(actorId, id, input, now()));
+  }
+
+  /**
+   * The task, when the actor is a member of its board: one statement, since a missing task and
+   * a non-member are the same not_found. `extra` adds columns to the same read.
+   */
+  async #loadTask(sql: Sql, taskId: string, actorId: string, extra = sql``) {
+    const [row] = await sql`SELECT ${taskWithPosition(sql)} ${extra} FROM tasks
+      JOIN board_members ON board_members.board_id = tasks.board_id
+        AND board_members.user_id = ${actorId}
+      WHERE tasks.id = ${taskId}`;
+    if (!row) throw notFound("Task", taskId);
+    return { task: toTask(row), row };
   }
 
   updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
     return this.#mutate(actorId, { taskId }, async (sql) => {
-      const current = await this.#loadTask(sql, taskId, actorId);
+      const assigneeId = changes.assigneeId ?? null;
+      const { task: current, row } = await this.#loadTask(
+        sql,
+        taskId,
+        actorId,
+        sql`, EXISTS (SELECT 1 FROM board_members AS assignee
+          WHERE assignee.board_id = tasks.board_id AND assignee.user_id = ${assigneeId})
+          AS assignee_ok`,
+      );
       checkVersion(current, changes.version);
-      await this.#checkAssignee(sql, current.boardId, changes.assigneeId);
-      const assigneeId = changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId;
-      const [row] = await sql`UPDATE tasks SET title = ${changes.title ?? current.title},
+      checkAssignee(assigneeId, row.assignee_ok);
+      const assignee = changes.assigneeId === undefined ? current.assigneeId : changes.assigneeId;
+      const [updated] = await sql`UPDATE tasks SET title = ${changes.title ?? current.title},
           description = ${changes.description ?? current.description},
-          assignee_id = ${assigneeId}, version = version + 1, updated_at = ${now()}
+          assignee_id = ${assignee}, version = version + 1, updated_at = ${now()}
         WHERE id = ${taskId} RETURNING *`;
-      const task = toTask({ ...row, position: current.position }); // An edit does not move it.
+      const task = toTask({ ...updated, position: current.position }); // An edit does not move it.
       return { value: task, event: boardEvents.taskUpdated(task) };
-    });
+    }, updateTaskStatement(actorId, taskId, changes, now()));
   }
 
   moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
     return this.#mutate(actorId, { taskId }, async (sql) => {
-      const current = await this.#loadTask(sql, taskId, actorId);
+      // One read: the task (when the actor is a member), the target list, where it goes there.
+      const { task: current, row } = await this.#loadTask(
+        sql,
+        taskId,
+        actorId,
+        sql`, (SELECT row_to_json(lists) FROM lists WHERE lists.id = ${move.listId}) AS target,
+          ${placementProbe(sql, move.listId, taskId, move.position)}`,
+      );
       checkVersion(current, move.version);
-      const [listRow] = await sql`SELECT * FROM lists WHERE id = ${move.listId}`;
-      const target = checkSameBoard(current, listRow ? toList(listRow) : null, move.listId);
-      const { rank, position } = await this.#place(sql, target.id, taskId, move.position);
-      const [row] = await sql`UPDATE tasks SET list_id = ${target.id}, rank = ${rank},
+      const target = checkSameBoard(current, row.target ? toList(row.target) : null, move.listId);
+      const { rank, position } = await this.#place(sql, row, target.id, taskId, move.position);
+      const [moved] = await sql`UPDATE tasks SET list_id = ${target.id}, rank = ${rank},
           version = version + 1, updated_at = ${now()}
         WHERE id = ${taskId} RETURNING *`;
-      const task = toTask({ ...row, position });
+      const task = toTask({ ...moved, position });
       return { value: task, event: boardEvents.taskMoved(task, current) };
-    });
+    }, moveTaskStatement(actorId, taskId, move, now()));
   }
 
   deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
     return this.#mutate(actorId, { taskId }, async (sql) => {
-      const task = await this.#loadTask(sql, taskId, actorId);
+      const { task } = await this.#loadTask(sql, taskId, actorId);
       await sql`DELETE FROM tasks WHERE id = ${taskId}`;
       return { value: task, event: boardEvents.taskDeleted(task) };
-    });
+    }, deleteTaskStatement(actorId, taskId));
   }
 
   // ---- event log --------------------------------------------------------------------------

@@ -201,3 +201,24 @@ export function sessionCookie(token: string, maxAgeSeconds: number, secure: bool
   if (secure) parts.push("Secure");
   return parts.join("; ");
 }
+
+/**
+ * Whether a request may act with the session cookie it carries. Browsers send `Origin` on every
+ * WebSocket upgrade and cross-origin POST, and the cookie rides along even from another port or
+ * a sibling subdomain (the same "site" to `SameSite=Lax`), so a browser origin must be the
+ * server's own host or a configured one (ALLOWED_ORIGINS). Clients without an Origin header are
+ * not browsers and carry no ambient cookies of a victim, so they pass.
+ */
+export function originAllowed(request: Request, allowedOrigins: string[]): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return true;
+  const normalized = origin.toLowerCase().replace(/\/+$/, "");
+  if (allowedOrigins.some((allowed) => allowed.toLowerCase().replace(/\/+$/, "") === normalized)) {
+    return true;
+  }
+  try {
+    return new URL(origin).host === request.headers.get("host")?.toLowerCase();
+  } catch {
+    return false; // "null" (sandboxed frames, file://) or garbage
+  }
+}

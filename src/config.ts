@@ -48,6 +48,7 @@ export interface Config {
   /** Bytes an SSE client may have queued (not yet read) before it is disconnected as slow. */
   sseQueueBytes: number;
   sseMaxBoards: number;
+  sseMaxStreamsPerUser: number;
   longPollTimeoutMs: number;
   longPollMaxPerUser: number;
   wsHeartbeatMs: number;
@@ -247,6 +248,14 @@ export const OPTIONS: Option[] = [
     default: "20",
     min: 1,
     help: "boards in one /events stream",
+  },
+  {
+    key: "sseMaxStreamsPerUser",
+    env: "SSE_MAX_STREAMS_PER_USER",
+    kind: "int",
+    default: "20",
+    min: 1,
+    help: "open SSE streams per user (429 above)",
   },
   {
     key: "longPollTimeoutMs",

@@ -115,6 +115,7 @@ export async function createServices(config: Config): Promise<Services> {
       heartbeatMs: config.sseHeartbeatMs,
       retryMs: config.sseRetryMs,
       queueBytes: config.sseQueueBytes,
+      maxStreamsPerUser: config.sseMaxStreamsPerUser,
     }),
     longPolling: new LongPolling(store, bus, registry, {
       timeoutMs: config.longPollTimeoutMs,

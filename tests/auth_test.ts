@@ -435,3 +435,60 @@ Deno.test("an expired session leaves the cache when housekeeping ends it", async
   }
   assert.equal(status, 401, "refused once housekeeping deleted the expired session");
 });
+
+Deno.test("a change made with the session cookie from another origin is refused with 403", async () => {
+  await using server = await startTestServer(NORMAL);
+  const token = await server.login("alice@example.com");
+  const own = new URL(server.url).origin;
+  const withCookie = (origin: string) => ({ cookie: `session=${token}`, origin });
+  // Another site, another port of the same host, a sandboxed frame: the cookie rides along
+  // (SameSite=Lax lets a same-site page send it), so the origin decides.
+  for (const origin of ["https://evil.example", "http://127.0.0.1:1", "null"]) {
+    const logout = await server.request("/logout", { method: "POST", headers: withCookie(origin) });
+    await expectError(logout, 403, "forbidden_origin");
+    const edit = await server.request("/tasks/task-1", {
+      method: "PATCH",
+      headers: withCookie(origin),
+      json: { title: "forged" },
+    });
+    await expectError(edit, 403, "forbidden_origin");
+  }
+  // Nothing happened: the session still works and the task kept its title.
+  const task = await expectStatus(await server.request("/tasks/task-1", { token }), 200);
+  assert.notEqual(task.title, "forged");
+  // A Bearer token is not ambient: any origin may use it. The page's own origin may use the cookie.
+  const viaBearer = await server.request("/tasks/task-1", {
+    method: "PATCH",
+    headers: { origin: "https://elsewhere.example" },
+    json: { title: "by token" },
+    token,
+  });
+  await expectStatus(viaBearer, 200);
+  await expectStatus(
+    await server.request("/logout", { method: "POST", headers: withCookie(own) }),
+    200,
+  );
+  await expectError(await server.request("/me", { token }), 401, "unauthorized");
+});
+
+Deno.test("an address listed in ADMIN_EMAILS cannot be claimed by signing up, in any letter case", async () => {
+  await using server = await startTestServer({
+    ...NORMAL,
+    adminEmails: ["boss@example.com", "alice@example.com"],
+  });
+  for (const email of ["boss@example.com", "Boss@Example.COM"]) {
+    await expectError(await signup(server, email), 403, "email_reserved");
+  }
+  const rows = await queryDb(
+    server,
+    "SELECT id FROM users WHERE lower(email) = ?",
+    "boss@example.com",
+  );
+  assert.equal(rows.length, 0, "no account was made");
+  // An account that exists before its address is listed keeps the right.
+  const token = await server.login("alice@example.com");
+  const me = await expectStatus(await server.request("/me", { token }), 200);
+  assert.equal(me.isAdmin, true);
+  // Other addresses sign up as before.
+  await expectStatus(await signup(server, "carol.new@example.com"), 201);
+});

@@ -50,6 +50,20 @@ Deno.test("the page is served from static/, also for HEAD with the GET length", 
   }
 });
 
+Deno.test("a static path too long for the file system is a JSON 404, not a 500", async () => {
+  await using server = await startTestServer();
+  // One segment of 256 bytes or more makes the file system answer "File name too long".
+  for (
+    const path of [
+      `/${"a".repeat(253)}.js`,
+      `/${"b".repeat(300)}/x.js`,
+      `/${"c/".repeat(3000)}x.js`,
+    ]
+  ) {
+    await expectError(await server.request(path), 404, "not_found");
+  }
+});
+
 Deno.test("an unknown method or route answers a JSON 404", async () => {
   await using server = await startTestServer();
   await expectError(await server.request("/tasks/task-1", { method: "PUT" }), 404, "not_found");

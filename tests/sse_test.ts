@@ -318,6 +318,24 @@ Deno.test("/events refuses more boards than SSE_MAX_BOARDS and an empty list", a
   await expectError(await server.request("/events?boards=board-1,no%20way"), 400, "invalid_boards");
 });
 
+Deno.test("a user past SSE_MAX_STREAMS_PER_USER gets 429 and a closed stream makes room", async () => {
+  await using server = await startTestServer({ sseMaxStreamsPerUser: 2 });
+  const first = await openSse(server, "/boards/board-1/events");
+  const second = await openSse(server, "/events?boards=board-1");
+  await first.nextData();
+  await second.nextData();
+  // On both routes, and before any stream is made (nothing is counted for the refused ones).
+  await expectError(await server.request("/boards/board-1/events"), 429, "too_many_streams");
+  await expectError(await server.request("/events?boards=board-1"), 429, "too_many_streams");
+  assert.equal((await connectionCounts(server)).byTransport.sse, 2);
+  await first.close();
+  await waitForConnections(server, 1);
+  const third = await openSse(server, "/boards/board-1/events");
+  await third.nextData();
+  await second.close();
+  await third.close();
+});
+
 Deno.test("closing streams frees their connections and bus subscriptions at once", async () => {
   await using server = await startTestServer();
   const streams = [];

@@ -1,7 +1,7 @@
 /** What every route handler can reach: the services, and the caller once authenticated. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Actions } from "../actions.ts";
-import { authenticate, type Caller, type SessionCache } from "../auth.ts";
+import { authenticate, type Caller, originAllowed, type SessionCache } from "../auth.ts";
 import type { Config } from "../config.ts";
 import type { Bus } from "../realtime/bus.ts";
 import type { ConnectionRegistry } from "../realtime/connections.ts";
@@ -13,6 +13,7 @@ import type { LongPolling } from "../realtime/polling.ts";
 import type { SseTransport } from "../realtime/sse.ts";
 import type { WebSocketTransport } from "../realtime/ws.ts";
 import type { Store } from "../store/store.ts";
+import { AppError } from "../errors.ts";
 import { readJson } from "./body.ts";
 
 export interface Services {
@@ -37,9 +38,23 @@ export interface Services {
 export type AppEnv = { Variables: { caller: Caller } };
 export type AppContext = Context<AppEnv>;
 
-/** Middleware: resolves the caller (401 when there is none) and stores it on the context. */
+/**
+ * Middleware: resolves the caller (401 when there is none) and stores it on the context. A change
+ * made with the session cookie must come from the server's own origin (403 `forbidden_origin`):
+ * the JSON body the other changes require already stops a cross-site form, but `POST /logout`
+ * has no body.
+ */
 export function requireCaller(services: Services): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const request = c.req.raw;
+    if (
+      !["GET", "HEAD", "OPTIONS"].includes(request.method) &&
+      !request.headers.has("authorization") &&
+      !originAllowed(request, services.config.allowedOrigins)
+    ) {
+      const origin = request.headers.get("origin");
+      throw new AppError(403, "forbidden_origin", `Origin "${origin}" may not make changes here`);
+    }
     c.set("caller", await authenticate(c.req.raw, services.sessions, services.config));
     await next();
   };

@@ -26,6 +26,17 @@ export function authRoutes(services: Services): Hono<AppEnv> {
       throw new AppError(403, "signup_disabled", "Sign-up is switched off on this server");
     }
     const input = parseInput(signupSchema, await jsonBody(c, services));
+    // ADMIN_EMAILS grants admin to whoever holds the address, and sign-up does not prove that
+    // anyone owns an address: a listed address that has no account yet could be claimed. So it
+    // cannot be signed up for; its account must exist first (sign up, then list it).
+    const email = input.email.toLowerCase();
+    if (config.adminEmails.some((admin) => admin.toLowerCase() === email)) {
+      throw new AppError(
+        403,
+        "email_reserved",
+        "This address is reserved for an administrator; ask the operator",
+      );
+    }
     const passwordHash = await hashPassword(input.password, config.pbkdf2Iterations);
     const user = await store.createUser({ email: input.email, name: input.name, passwordHash });
     return startSession(c, user, 201);

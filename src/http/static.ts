@@ -21,7 +21,9 @@ const TYPES: Record<string, string> = {
 /** Serves `path` from static/ (`/` is index.html); null when there is no such file. */
 export async function serveStatic(c: Context, path: string): Promise<Response | null> {
   const name = path === "/" ? "index.html" : path.slice(1);
-  if (!/^[\w-]+(\/[\w-]+)*\.[a-z]+$/.test(name)) return null;
+  // Names as the client's files are: short segments (a segment of 256 bytes or more made the file
+  // system throw "File name too long", answered with a 500).
+  if (name.length > 200 || !/^[\w-]{1,64}(\/[\w-]{1,64})*\.[a-z]{1,12}$/.test(name)) return null;
   const type = TYPES[name.slice(name.lastIndexOf(".") + 1)];
   if (!type) return null;
   try {

@@ -8,6 +8,7 @@
  * connection's one `close(reason)`.
  */
 import type { Caller } from "../auth.ts";
+import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { removedUserId } from "../store/events.ts";
 import type { Store } from "../store/store.ts";
@@ -23,6 +24,8 @@ export interface SseOptions {
   retryMs: number;
   /** Unread bytes a client may have queued before it is disconnected as slow. */
   queueBytes: number;
+  /** Open streams per user (each one holds a queue of up to `queueBytes`): 429 above. */
+  maxStreamsPerUser: number;
 }
 
 export const SSE_HEADERS = {
@@ -53,7 +56,23 @@ export class SseTransport {
   }
 
   /** Opens a stream of these boards' events for a caller already checked to be a member. */
+  /**
+   * Refuses a stream past the user's limit (429 `too_many_streams`): with no limit, one account
+   * held 2,000 streams (+146 MB). The demo guest is one user, so anonymous visitors share it.
+   */
+  checkRoomFor(caller: Caller): void {
+    const open = this.registry.ofUser(caller.user.id, "sse").length;
+    if (open >= this.options.maxStreamsPerUser) {
+      throw new AppError(
+        429,
+        "too_many_streams",
+        `At most ${this.options.maxStreamsPerUser} event streams may be open at once per user`,
+      );
+    }
+  }
+
   open(caller: Caller, boardIds: string[], lastEventId: number | null): Response {
+    this.checkRoomFor(caller);
     const connection = new SseConnection(this, caller, boardIds, this.#heartbeat);
     const body = new ReadableStream<Uint8Array>(
       {

@@ -5,7 +5,7 @@
  * events to a `WsConnection`. A caller without a valid session, or with too many sockets, still
  * gets the upgrade so that a browser can read why: an `error` message, then close 4001 / 4029.
  */
-import { authenticate, type AuthOptions, type SessionLookup } from "../auth.ts";
+import { authenticate, type AuthOptions, originAllowed, type SessionLookup } from "../auth.ts";
 import { AppError } from "../errors.ts";
 import { CLOSE_REASONS } from "./close_reasons.ts";
 import { refuse, type WebSocketTransport } from "./ws.ts";
@@ -22,26 +22,6 @@ export interface UpgradeOptions extends AuthOptions {
 /** True for a request that asks for a WebSocket (`Upgrade: websocket`). */
 export function isWebSocketRequest(request: Request): boolean {
   return request.headers.get("upgrade")?.toLowerCase() === "websocket";
-}
-
-/**
- * Browsers always send `Origin` on a WebSocket upgrade, and cookies ride along even from other
- * sites (cross-site WebSocket hijacking), so a browser origin must be the server's own host or
- * a configured one. Clients without an Origin header are not browsers and carry no ambient
- * cookies of a victim, so they pass.
- */
-export function originAllowed(request: Request, allowedOrigins: string[]): boolean {
-  const origin = request.headers.get("origin");
-  if (origin === null) return true;
-  const normalized = origin.toLowerCase().replace(/\/+$/, "");
-  if (allowedOrigins.some((allowed) => allowed.toLowerCase().replace(/\/+$/, "") === normalized)) {
-    return true;
-  }
-  try {
-    return new URL(origin).host === request.headers.get("host")?.toLowerCase();
-  } catch {
-    return false; // "null" (sandboxed frames, file://) or garbage
-  }
 }
 
 /** The request with `?token=` turned into a Bearer header (unless it already has one). */

@@ -230,6 +230,7 @@ async function startLiveboardProcess(
     ...["--admin-emails", "alice@example.com"],
     ...["--longpoll-max-per-user", "100000", "--longpoll-timeout-ms", "120000"],
     ...["--ws-max-connections-per-user", "100000"],
+    ...["--sse-max-streams-per-user", "100000"],
     ...(options.flags ?? []),
   ], { core: SERVER_CORE });
   let url: string, gc: () => Promise<number>;

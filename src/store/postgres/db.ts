@@ -197,11 +197,6 @@ export class PgDatabase {
         // re-planning them on every run (PostgreSQL's choice for the task move: its estimate
         // depends on the parameters) cost about 1 ms of database CPU per move.
         plan_cache_mode: "force_generic_plan",
-        // ...and those plans are made on first use, often on tables still too small for an index
-        // to pay: a batch's board lookup (`id = ANY(…)` on tasks), planned as a scan of the whole
-        // table, cost 0.4 ms of database CPU per move at 23,000 tasks. Every writer statement
-        // reads by key, so scans of whole tables are never what it wants.
-        enable_seqscan: "off",
       },
     });
     // deno-lint-ignore no-explicit-any
@@ -394,12 +389,17 @@ export class PgDatabase {
     // PostgreSQL text cannot hold a NUL byte: such an id names nothing, and sending it would
     // fail the statement, and with it the batch.
     const storable = (ids: string[]) => ids.filter((id) => !id.includes("\0"));
+    // Tasks and lists are looked up one by one by primary key: the plan is made once, maybe on
+    // a table still tiny, and `id = ANY(…)` was then planned as a scan of the whole table (0.4 ms
+    // of database CPU per move at 23,000 tasks).
     return this.writer`SELECT pg_advisory_xact_lock(${this.#lockClass}, key) FROM (
         SELECT DISTINCT hashtext(board_id) AS key FROM (
           SELECT unnest(${storable(boards)}::text[]) AS board_id
-          UNION ALL SELECT board_id FROM tasks WHERE id = ANY(${storable(tasks)}::text[])
-          UNION ALL SELECT board_id FROM lists WHERE id = ANY(${storable(lists)}::text[])
-        ) AS changed ORDER BY key
+          UNION ALL SELECT (SELECT board_id FROM tasks WHERE tasks.id = task.id)
+            FROM unnest(${storable(tasks)}::text[]) AS task(id)
+          UNION ALL SELECT (SELECT board_id FROM lists WHERE lists.id = list.id)
+            FROM unnest(${storable(lists)}::text[]) AS list(id)
+        ) AS changed WHERE board_id IS NOT NULL ORDER BY key
       ) AS keys`;
   }
 

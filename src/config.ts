@@ -43,6 +43,7 @@ export interface Config {
   allowedOrigins: string[];
   transports: Transport[];
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   sseHeartbeatMs: number;
   sseRetryMs: number;
   /** Bytes an SSE client may have queued (not yet read) before it is disconnected as slow. */
@@ -216,6 +217,14 @@ export const OPTIONS: Option[] = [
     default: "65536",
     min: 1024,
     help: "largest request body",
+  },
+  {
+    key: "bodyTimeoutMs",
+    env: "BODY_TIMEOUT_MS",
+    kind: "int",
+    default: "10000",
+    min: 100,
+    help: "time a request body may take to arrive (408 after)",
   },
   {
     key: "sseHeartbeatMs",

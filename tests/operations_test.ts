@@ -69,3 +69,23 @@ Deno.test("an unknown method or route answers a JSON 404", async () => {
   await expectError(await server.request("/tasks/task-1", { method: "PUT" }), 404, "not_found");
   await expectError(await server.request("/nothing/here"), 404, "not_found");
 });
+
+Deno.test("a body that does not arrive within BODY_TIMEOUT_MS gets 408 and its connection is let go", async () => {
+  await using server = await startTestServer({ bodyTimeoutMs: 300 });
+  const { port } = new URL(server.url);
+  const connection = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  const started = Date.now();
+  // A slowloris: headers promise 100 bytes, then 10 arrive and nothing more.
+  await connection.write(new TextEncoder().encode(
+    "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+      'Content-Length: 100\r\n\r\n{"title":',
+  ));
+  const reply = new Uint8Array(4096);
+  const n = await connection.read(reply);
+  const text = new TextDecoder().decode(reply.subarray(0, n ?? 0));
+  assert.match(text, /^HTTP\/1\.1 408/);
+  assert.match(text, /"code":"body_timeout"/);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 250 && elapsed < 3000, `answered after ${elapsed} ms`);
+  connection.close();
+});

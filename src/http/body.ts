@@ -1,13 +1,21 @@
 /**
- * Request input: the JSON body reader (415 for a non-JSON type, 413 past the size limit, 400 for
- * malformed JSON) and parsers for query parameters, each failing with a precise 400.
+ * Request input: the JSON body reader (415 for a non-JSON type, 413 past the size limit, 408 for
+ * a body that does not arrive in time, 400 for malformed JSON) and parsers for query parameters,
+ * each failing with a precise 400.
  */
 import { AppError, badRequest } from "../errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Reads and parses a JSON body of at most `maxBytes`. */
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+/**
+ * Reads and parses a JSON body of at most `maxBytes`, which must arrive within `timeoutMs` (a
+ * client sending its body a byte at a time held the request open for good: slowloris).
+ */
+export async function readJson(
+  request: Request,
+  maxBytes: number,
+  timeoutMs = 10_000,
+): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new AppError(
@@ -24,14 +32,26 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   // already bounded and one arrayBuffer() is cheaper than reading it chunk by chunk. (The second
   // check is for in-process requests, whose header nothing enforces.)
   let bytes: Uint8Array;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      request.body?.cancel().catch(() => {});
+      reject(new AppError(408, "body_timeout", `The body must arrive within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
   try {
-    bytes = declared !== null || !request.body
-      ? new Uint8Array(await request.arrayBuffer())
-      : await readBounded(request.body, maxBytes, tooLarge);
+    bytes = await Promise.race([
+      declared !== null || !request.body
+        ? request.arrayBuffer().then((buffer) => new Uint8Array(buffer))
+        : readBounded(request.body, maxBytes, tooLarge),
+      late,
+    ]);
   } catch (error) {
     if (error instanceof AppError) throw error;
     // The client went away (or broke the framing) in the middle of its body.
     throw badRequest("incomplete_body", "The request body ended before it was complete");
+  } finally {
+    clearTimeout(timer);
   }
   if (bytes.byteLength > maxBytes) throw tooLarge();
   let text: string;

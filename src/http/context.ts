@@ -62,4 +62,11 @@ export function requireCaller(services: Services): MiddlewareHandler<AppEnv> {
 
 /** The request's JSON body, within the configured size limit. */
 export const jsonBody = (c: AppContext, services: Services) =>
-  readJson(c.req.raw, services.config.maxBodyBytes);
+  readJson(c.req.raw, services.config.maxBodyBytes, services.config.bodyTimeoutMs);
+
+/** The address of the peer that sent the request (server.ts passes Deno's connection info). */
+export function peerAddress(c: AppContext): string | undefined {
+  const info = (c.env as { info?: Deno.ServeHandlerInfo } | undefined)?.info;
+  const address = info?.remoteAddr as Deno.NetAddr | undefined;
+  return address?.hostname;
+}

@@ -2,9 +2,17 @@
 import { Hono } from "hono";
 import { hashPassword, newSessionToken, sessionCookie, verifyPassword } from "../auth.ts";
 import { AppError, unauthorized } from "../errors.ts";
+import { clientAddress, LoginThrottle } from "../login_throttle.ts";
 import { loginSchema, parseInput, signupSchema } from "../schemas.ts";
 import type { User } from "../store/store.ts";
-import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  jsonBody,
+  peerAddress,
+  requireCaller,
+  type Services,
+} from "./context.ts";
 
 export function authRoutes(services: Services): Hono<AppEnv> {
   const { store, config } = services;
@@ -42,12 +50,25 @@ export function authRoutes(services: Services): Hono<AppEnv> {
     return startSession(c, user, 201);
   });
 
+  const throttle = new LoginThrottle();
   app.post("/login", async (c) => {
     const input = parseInput(loginSchema, await jsonBody(c, services));
+    const address = clientAddress(c.req.raw, peerAddress(c));
+    const wait = throttle.begin(input.email, address);
+    if (wait !== null) {
+      const seconds = Math.ceil(wait / 1000);
+      c.header("retry-after", String(seconds));
+      throw new AppError(
+        429,
+        "too_many_logins",
+        `Too many failed logins; try again in ${seconds} s`,
+      );
+    }
     const found = await store.findUserByEmail(input.email);
     const hash = found?.passwordHash ?? await decoyHash;
     const valid = await verifyPassword(input.password, hash);
     if (!found?.passwordHash || !valid) throw unauthorized("Wrong email or password");
+    throttle.succeeded(input.email, address);
     return startSession(c, found.user, 200);
   });
 

@@ -3,8 +3,9 @@
  * authorization, behind both doors (REST routes and WebSocket messages). Reads check membership
  * here; mutations are checked by the store inside their own transaction (so a member removed
  * concurrently cannot write once more). A non-member gets the same 404 as for a board that does
- * not exist, so learns nothing. Events reach the bus through the store's commit listener, never
- * from here.
+ * not exist, so learns nothing. Every mutation takes the client's optional idempotency key: sent
+ * again, it is answered, not done again (`#once`). Events reach the bus through the store's
+ * commit listener, never from here.
  */
 import { type Caller, DEMO_GUEST_ID } from "./auth.ts";
 import { DomainError, forbidden, notFound } from "./errors.ts";
@@ -19,7 +20,8 @@ import {
   updateListSchema,
   updateTaskSchema,
 } from "./schemas.ts";
-import type { Role, Store } from "./store/store.ts";
+import { idempotencyKey } from "./idempotency.ts";
+import type { Mutation, MutationOptions, Role, Store } from "./store/store.ts";
 
 export class Actions {
   constructor(readonly store: Store) {}
@@ -43,9 +45,14 @@ export class Actions {
     return this.store.boardsForUser(caller.user.id);
   }
 
-  async createBoard(caller: Caller, input: unknown) {
+  async createBoard(caller: Caller, input: unknown, key?: string | null) {
     const { title } = parseInput(createBoardSchema, input);
-    return (await this.store.createBoard(caller.user.id, title)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["createBoard", "", input],
+      (options) => this.store.createBoard(caller.user.id, title, options),
+    );
   }
 
   async getBoard(caller: Caller, boardId: string) {
@@ -55,13 +62,23 @@ export class Actions {
     return snapshot;
   }
 
-  async renameBoard(caller: Caller, boardId: string, input: unknown) {
+  async renameBoard(caller: Caller, boardId: string, input: unknown, key?: string | null) {
     const { title } = parseInput(renameBoardSchema, input);
-    return (await this.store.renameBoard(caller.user.id, boardId, title)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["renameBoard", boardId, input],
+      (options) => this.store.renameBoard(caller.user.id, boardId, title, options),
+    );
   }
 
-  async deleteBoard(caller: Caller, boardId: string) {
-    return (await this.store.deleteBoard(caller.user.id, boardId)).value;
+  async deleteBoard(caller: Caller, boardId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["deleteBoard", boardId, null],
+      (options) => this.store.deleteBoard(caller.user.id, boardId, options),
+    );
   }
 
   async listMembers(caller: Caller, boardId: string) {
@@ -69,39 +86,64 @@ export class Actions {
     return this.store.listMembers(boardId);
   }
 
-  async addMember(caller: Caller, boardId: string, input: unknown) {
+  async addMember(caller: Caller, boardId: string, input: unknown, key?: string | null) {
     const { email } = parseInput(addMemberSchema, input);
     // Checked before the lookup too, so that only an owner learns whether an account exists.
     await this.#requireOwner(caller, boardId);
     const found = await this.store.findUserByEmail(email);
     if (!found) throw new DomainError("user_not_found", `No account uses "${email}"`);
-    return (await this.store.addMember(caller.user.id, boardId, found.user.id)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["addMember", boardId, input],
+      (options) => this.store.addMember(caller.user.id, boardId, found.user.id, options),
+    );
   }
 
-  async removeMember(caller: Caller, boardId: string, userId: string) {
+  async removeMember(caller: Caller, boardId: string, userId: string, key?: string | null) {
     if (userId === DEMO_GUEST_ID) {
       // Every anonymous visitor is this one user: removing it would lock them all out.
       await this.requireMember(caller, boardId);
       throw forbidden("The demo guest is shared by every visitor and cannot be removed");
     }
     // The store checks the caller may (themselves: a member; anyone else: the owner).
-    return (await this.store.removeMember(caller.user.id, boardId, userId)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["removeMember", `${boardId}/${userId}`, null],
+      (options) => this.store.removeMember(caller.user.id, boardId, userId, options),
+    );
   }
 
   // ---- lists ------------------------------------------------------------------------------
 
-  async createList(caller: Caller, boardId: string, input: unknown) {
+  async createList(caller: Caller, boardId: string, input: unknown, key?: string | null) {
     const { title, position } = parseInput(createListSchema, input);
-    return (await this.store.createList(caller.user.id, boardId, title, position)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["createList", boardId, input],
+      (options) => this.store.createList(caller.user.id, boardId, title, position, options),
+    );
   }
 
-  async updateList(caller: Caller, listId: string, input: unknown) {
+  async updateList(caller: Caller, listId: string, input: unknown, key?: string | null) {
     const changes = parseInput(updateListSchema, input);
-    return (await this.store.updateList(caller.user.id, listId, changes)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["updateList", listId, input],
+      (options) => this.store.updateList(caller.user.id, listId, changes, options),
+    );
   }
 
-  async deleteList(caller: Caller, listId: string) {
-    return (await this.store.deleteList(caller.user.id, listId)).value;
+  async deleteList(caller: Caller, listId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["deleteList", listId, null],
+      (options) => this.store.deleteList(caller.user.id, listId, options),
+    );
   }
 
   // ---- tasks ------------------------------------------------------------------------------
@@ -121,23 +163,80 @@ export class Actions {
     return this.#taskOfMember(caller, taskId);
   }
 
-  async createTask(caller: Caller, input: unknown) {
+  async createTask(caller: Caller, input: unknown, key?: string | null) {
     const fields = parseInput(createTaskSchema, input);
-    return (await this.store.createTask(caller.user.id, fields)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["createTask", "", input],
+      (options) => this.store.createTask(caller.user.id, fields, options),
+    );
   }
 
-  async updateTask(caller: Caller, taskId: string, input: unknown) {
+  async updateTask(caller: Caller, taskId: string, input: unknown, key?: string | null) {
     const changes = parseInput(updateTaskSchema, input);
-    return (await this.store.updateTask(caller.user.id, taskId, changes)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["updateTask", taskId, input],
+      (options) => this.store.updateTask(caller.user.id, taskId, changes, options),
+    );
   }
 
-  async moveTask(caller: Caller, taskId: string, input: unknown) {
+  async moveTask(caller: Caller, taskId: string, input: unknown, key?: string | null) {
     const move = parseInput(moveTaskSchema, input);
-    return (await this.store.moveTask(caller.user.id, taskId, move)).value;
+    return await this.#once(
+      caller,
+      key,
+      ["moveTask", taskId, input],
+      (options) => this.store.moveTask(caller.user.id, taskId, move, options),
+    );
   }
 
-  async deleteTask(caller: Caller, taskId: string) {
-    const task = (await this.store.deleteTask(caller.user.id, taskId)).value;
+  async deleteTask(caller: Caller, taskId: string, key?: string | null) {
+    const task = await this.#once(
+      caller,
+      key,
+      ["deleteTask", taskId, null],
+      (options) => this.store.deleteTask(caller.user.id, taskId, options),
+    );
     return { taskId: task.id, listId: task.listId };
+  }
+
+  /**
+   * Runs a mutation at most once per idempotency key: a key the caller already used answers
+   * what the store recorded for it (409 `idempotency_key_reused` when it named another
+   * request), and a retry that races its original finds the key recorded when it commits
+   * (`idempotency_replay`) and answers the same. Without a key it just runs.
+   */
+  async #once<T>(
+    caller: Caller,
+    key: string | null | undefined,
+    [action, target, input]: [string, string, unknown],
+    run: (options?: MutationOptions) => Promise<Mutation<T>>,
+  ): Promise<T> {
+    if (!key) return (await run()).value;
+    const idempotency = await idempotencyKey(key, action, target, input);
+    const recorded = async (): Promise<{ value: T } | null> => {
+      const found = await this.store.idempotentResult(caller.user.id, key);
+      if (!found) return null;
+      if (found.fingerprint !== idempotency.fingerprint) {
+        throw new DomainError(
+          "idempotency_key_reused",
+          `Idempotency key "${key}" was used for another request`,
+        );
+      }
+      return { value: found.result as T };
+    };
+    const earlier = await recorded();
+    if (earlier) return earlier.value;
+    try {
+      return (await run({ idempotency })).value;
+    } catch (error) {
+      const replayed = error instanceof DomainError && error.code === "idempotency_replay";
+      const raced = replayed ? await recorded() : null;
+      if (raced) return raced.value;
+      throw error;
+    }
   }
 }

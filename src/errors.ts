@@ -35,6 +35,13 @@ export const DOMAIN_ERRORS = {
   invalid_assignee: 400,
   invalid_list: 400,
   owner_cannot_leave: 400,
+  /** An idempotency key already used by this user for a different request. */
+  idempotency_key_reused: 409,
+  /**
+   * The mutation's idempotency key was recorded meanwhile (a retry raced the original): it wrote
+   * nothing, and the caller answers with the recorded result instead.
+   */
+  idempotency_replay: 409,
   /** The store could not be reached, or a lock or statement timed out: retry later. */
   store_unavailable: 503,
 } as const;

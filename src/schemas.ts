@@ -4,6 +4,7 @@
  * so a typo is an error rather than a silent no-op.
  */
 import { z } from "zod";
+import { NAME_MAX, TITLE_MAX, textProblem } from "../static/js/text_rules.js";
 import { badRequest } from "./errors.ts";
 
 // Control characters, C0 and C1 (NUL cuts text short in SQLite and in many clients), and lone
@@ -22,10 +23,16 @@ const line = () =>
     .regex(ONE_LINE, "must not contain control characters")
     .refine(wellFormed, BAD_UNICODE);
 
-const title = line().trim().min(1, "must not be empty").max(
-  200,
-  "must be at most 200 characters",
-);
+/**
+ * A title or a name: one line, trimmed, then the client's own rules (static/js/text_rules.js:
+ * lengths in UTF-16 code units, something visible, no bidirectional overrides).
+ */
+const shortText = (max: number) =>
+  line().trim().superRefine((text, context) => {
+    const problem = textProblem(text, max);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  });
+const title = shortText(TITLE_MAX);
 const description = z.string()
   .max(10_000, "must be at most 10000 characters")
   .regex(MULTI_LINE, "must not contain control characters other than line breaks and tabs")
@@ -68,7 +75,7 @@ export const loginSchema = z.strictObject({
 });
 export const signupSchema = z.strictObject({
   email: z.email().max(254),
-  name: line().trim().min(1).max(100),
+  name: shortText(NAME_MAX),
   password: z.string().min(8, "must be at least 8 characters").max(1024),
 });
 

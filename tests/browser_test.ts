@@ -545,3 +545,113 @@ Deno.test({
     assertNoProblems(alice, [/WebSocket/]);
   },
 });
+
+Deno.test({
+  name: "a card whose answer was lost after the server made it is retried once and appears once",
+  ignore,
+  async fn() {
+    await using server = await startTestServer();
+    await using live = await launchChromium();
+    await using alice = await openPage(live, server, { email: ALICE });
+    await waitLive(alice);
+
+    // The first POST reaches the server and commits; its answer is then lost on the way back,
+    // as when a connection resets after COMMIT. Later ones pass.
+    let lost = 0;
+    const keys: (string | undefined)[] = [];
+    await alice.page.route("**/tasks", async (route) => {
+      const request = route.request();
+      if (request.method() !== "POST") return route.continue();
+      keys.push(request.headers()["idempotency-key"]);
+      if (lost++ > 0) return route.continue();
+      await route.fetch(); // done on the server...
+      await route.abort("connectionreset"); // ...but the page never hears of it
+    });
+    const input = alice.page.getByLabel("New card in To do");
+    await input.fill("Sent once, answered late");
+    await input.press("Enter");
+
+    await waitFor(async () => lost >= 2, { what: "the outbox retrying", timeoutMs: 10_000 });
+    await alice.page.waitForSelector('#badge[data-pending="0"]', { timeout: 5000 });
+    assert.equal(keys.length, 2);
+    assert.ok(keys[0], "the change carries an idempotency key");
+    assert.equal(keys[1], keys[0], "the retry carries the same key");
+    const made = (await serverTasks(server)).filter((t) => t.title === "Sent once, answered late");
+    assert.equal(made.length, 1, "one card on the server");
+    await alice.page.waitForTimeout(300); // any duplicate would arrive as an event by now
+    assert.equal(await card(alice.page, "Sent once, answered late").count(), 1, "one on screen");
+    assertNoProblems(alice, [/WebSocket/, /ERR_CONNECTION_RESET/, /Failed to load resource/]);
+  },
+});
+
+Deno.test({
+  name: "signing in as someone else in another tab moves this tab to them too",
+  ignore,
+  async fn() {
+    await using server = await startTestServer();
+    await using live = await launchChromium();
+    await using alice = await openPage(live, server, { email: ALICE });
+    await waitLive(alice);
+    assert.match(await alice.page.locator("#account").textContent() ?? "", /Alice/);
+    // A second tab of the same browser (same cookies) signs in as Bob.
+    const other = await alice.context.newPage();
+    await other.goto("/#/");
+    await other.evaluate(async () => {
+      await fetch("/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "bob@example.com", password: "liveboard" }),
+      });
+      location.reload();
+    });
+    await other.locator("#account", { hasText: "Bob" }).waitFor({ timeout: 5000 });
+    // The first tab follows without being touched, so nothing it sends goes out under a name
+    // it does not show.
+    await alice.page.locator("#account", { hasText: "Bob" }).waitFor({ timeout: 5000 });
+    await other.close();
+  },
+});
+
+Deno.test({
+  name: "a long description that lost a conflict is kept whole, across a reload, until dismissed",
+  ignore,
+  async fn() {
+    await using server = await startTestServer();
+    await using live = await launchChromium();
+    await using alice = await openPage(live, server, { email: ALICE });
+    await waitLive(alice);
+    const mine = "Alice's plan. ".repeat(72).trim(); // about 1,000 characters
+
+    await alice.context.setOffline(true);
+    await alice.page.waitForSelector('#badge[data-state="offline"]', { timeout: 3000 });
+    await card(alice.page, "Set up the event log").focus();
+    await alice.page.keyboard.press("Enter");
+    await alice.page.getByLabel("Description").fill(mine);
+    await alice.page.getByRole("button", { name: "Save" }).click();
+    // Meanwhile Bob rewrites it online.
+    const bobs = await server.request("/tasks/task-3", {
+      method: "PATCH",
+      json: { description: "Bob's plan." },
+      token: await server.login(BOB),
+    });
+    assert.equal(bobs.status, 200);
+    await bobs.body?.cancel();
+    await alice.context.setOffline(false);
+
+    const record = alice.page.locator(".conflict-record");
+    await record.waitFor({ timeout: 5000 });
+    assert.equal(await record.locator("textarea").inputValue(), mine, "the whole text, not a cut");
+    assert.equal((await serverTask(server, "task-3")).description, "Bob's plan.");
+    // It outlives the short toast and a reload.
+    await alice.page.reload();
+    await record.waitFor({ timeout: 5000 });
+    assert.equal(await record.locator("textarea").inputValue(), mine);
+    await alice.screenshot("conflict-kept");
+    await record.getByRole("button", { name: "Dismiss" }).click();
+    assert.equal(await record.count(), 0);
+    assert.equal(
+      await alice.page.evaluate(() => localStorage.getItem("liveboard:conflicts:user-1")),
+      "[]",
+    );
+  },
+});

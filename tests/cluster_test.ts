@@ -438,6 +438,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a create retried on another instance with the same Idempotency-Key is done once",
+  ignore,
+  ...opts,
+  fn: () =>
+    withCluster(2, async ({ instances: [a, b] }) => {
+      const token = await a.login("alice@example.com");
+      const send = (instance: typeof a) =>
+        instance.request("/tasks", {
+          method: "POST",
+          headers: { "idempotency-key": "across-1" },
+          json: { listId: "list-todo", title: "Across instances" },
+          token,
+        });
+      // At once on both (the retry races the original), then once more on B.
+      const [onA, onB] = await Promise.all([send(a), send(b)]);
+      const first = await expectStatus(onA, 201);
+      assert.deepEqual(await expectStatus(onB, 201), first);
+      assert.deepEqual(await expectStatus(await send(b), 201), first);
+      const tasks = await expectStatus(await a.request("/boards/board-1/tasks", { token }), 200);
+      assert.equal(
+        tasks.filter((task: { title: string }) => task.title === "Across instances").length,
+        1,
+      );
+    }),
+});
+
+Deno.test({
   name: "/admin/connections shows every instance and /healthz the relay",
   ignore,
   ...opts,

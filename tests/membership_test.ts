@@ -1,7 +1,8 @@
 /**
  * Board membership on every door: `board-2` belongs to Carol alone, so Bob (a member of board-1
  * only) can neither read, stream, poll nor change it — and learns nothing, not even that it
- * exists — while another board's events never leak into his streams and polls.
+ * exists — while another board's events never leak into his streams and polls. A member added
+ * later replays only from their own addition (older cursors get resync).
  */
 import assert from "node:assert/strict";
 import {
@@ -12,6 +13,7 @@ import {
   type TestServer,
   withEvents,
 } from "./helpers.ts";
+import { WsClient } from "./ws_helpers.ts";
 
 const NORMAL = { demo: false, seed: true } as const;
 
@@ -163,4 +165,74 @@ Deno.test("the shared demo guest cannot leave or be removed, so no visitor locks
     "forbidden",
   );
   assert.equal((await server.request("/boards/board-1/tasks").then((r) => r.json())).length, 4);
+});
+
+Deno.test("a new member cannot replay what happened before they joined: every door answers resync", async () => {
+  await using server = await startTestServer(NORMAL);
+  const carol = await server.login("carol@example.com");
+  const bob = await server.login("bob@example.com");
+  // On Carol's board, before Bob joins: a card is made and deleted — its text stays in the log.
+  const secret = await expectStatus(
+    await server.request("/tasks", {
+      method: "POST",
+      json: { listId: "list-b2-ideas", title: "Salary of everyone" },
+      token: carol,
+    }),
+    201,
+  );
+  await expectStatus(
+    await server.request(`/tasks/${secret.id}`, { method: "DELETE", token: carol }),
+    200,
+  );
+  const { events: [added] } = await withEvents(server, async () => {
+    await expectStatus(
+      await server.request("/boards/board-2/members", {
+        method: "POST",
+        json: { email: "bob@example.com" },
+        token: carol,
+      }),
+      201,
+    );
+  });
+  const auth = { authorization: `Bearer ${bob}` };
+  // SSE from the start of the log: resync, and nothing from before.
+  const sse = await openSse(server, "/boards/board-2/events?lastEventId=0", auth);
+  const connected = await sse.nextData();
+  assert.equal(connected.json.type, "connected");
+  const first = await sse.nextData();
+  assert.equal(first.event, "resync", "the first thing after connecting, before any old event");
+  await sse.close();
+  // A WebSocket join from 0: resync, no old event.
+  const ws = await WsClient.open(server, { token: bob });
+  ws.send({ type: "join", boardId: "board-2", cursor: 0 });
+  await ws.next("resync");
+  assert.deepEqual(ws.received.filter((m) => String(m.type).startsWith("task_")), []);
+  await ws.close();
+  // Long poll and short poll from 0: resync.
+  const long = await expectStatus(
+    await server.request("/boards/board-2/poll?cursor=0", { token: bob }),
+    200,
+  );
+  assert.equal(long.resync, true);
+  assert.deepEqual(long.data, []);
+  const short = await expectStatus(
+    await server.request("/boards/board-2/updates?since=0", { token: bob }),
+    200,
+  );
+  assert.equal(short.resync, true);
+  // From just before his own member_added, everything is his to see, from that event on.
+  const since = added.id - 1;
+  const replay = await expectStatus(
+    await server.request(`/boards/board-2/updates?since=${since}`, { token: bob }),
+    200,
+  );
+  assert.equal(replay.resync, undefined);
+  assert.deepEqual(replay.data.map((e: { type: string }) => e.type), ["member_added"]);
+  // Carol, who was there, still replays from 0.
+  const hers = await expectStatus(
+    await server.request("/boards/board-2/updates?since=0", { token: carol }),
+    200,
+  );
+  assert.equal(hers.resync, undefined);
+  assert.ok(hers.data.some((e: { type: string }) => e.type === "task_deleted"));
 });

@@ -797,3 +797,35 @@ Deno.test("text with control characters or lone surrogates is refused, not cut s
   });
   assert.equal((await expectStatus(multiLine, 201)).description, "line one\nline two\tindented");
 });
+
+Deno.test("titles and names follow the client's text rules: visible, no bidi overrides, UTF-16 length", async () => {
+  await using server = await startTestServer();
+  const create = (title: string) =>
+    server.request("/tasks", { method: "POST", json: { listId: "list-todo", title } });
+  for (
+    const [title, message] of [
+      ["\u200b\u200b", /visible/],
+      ["\u3164 \u115f", /visible/],
+      ["invoice\u202egnp.exe", /bidirectional/],
+      ["😀".repeat(101), /at most 200/], // 101 code points, 202 UTF-16 units
+    ] as const
+  ) {
+    const error = await refused(
+      server,
+      "/tasks",
+      { method: "POST", json: { listId: "list-todo", title } },
+      400,
+      "validation_failed",
+    );
+    assert.match(error.error.message, message, JSON.stringify(title));
+  }
+  // What the browser's maxlength allows is allowed: 100 emoji are 200 units.
+  await expectStatus(await create("😀".repeat(100)), 201);
+  // Isolates and right-to-left text are fine.
+  await expectStatus(await create("\u2067שלום\u2069 world"), 201);
+  const signup = await server.request("/signup", {
+    method: "POST",
+    json: { email: "ghost@example.com", name: "\u200d", password: "correct horse" },
+  });
+  await expectError(signup, 400, "validation_failed");
+});

@@ -330,6 +330,38 @@ function storeContract(name: string, open: OpenStore, ignore: boolean): void {
     Deno.test({ name: `[${name}] ${title}`, ignore, fn });
 
   test(
+    "a keyed mutation records its value in its transaction; the same key again writes nothing",
+    () =>
+      withStore(open, async (store) => {
+        const seen = observe(store);
+        const idempotency = { key: "k-1", fingerprint: "f-1" };
+        const first = await store.createTask("user-1", { listId: "list-todo", title: "Once" }, {
+          idempotency,
+        });
+        assert.deepEqual(await store.idempotentResult("user-1", "k-1"), {
+          fingerprint: "f-1",
+          result: first.value,
+        });
+        await assert.rejects(
+          store.createTask("user-1", { listId: "list-todo", title: "Once" }, { idempotency }),
+          (error: DomainError) => error.code === "idempotency_replay",
+        );
+        assert.equal(seen.length, 1, "the second wrote no event");
+        const tasks = await store.tasksForBoard("board-1");
+        assert.equal(tasks.filter((task) => task.title === "Once").length, 1);
+        // A refused keyed mutation records nothing; keys are per user.
+        await assert.rejects(
+          store.moveTask("user-1", "task-nowhere", { listId: "list-done", position: 0 }, {
+            idempotency: { key: "k-2", fingerprint: "f-2" },
+          }),
+          (error: DomainError) => error.code === "not_found",
+        );
+        assert.equal(await store.idempotentResult("user-1", "k-2"), null);
+        assert.equal(await store.idempotentResult("user-2", "k-1"), null);
+      }),
+  );
+
+  test(
     "each mutation commits one event, published in seq order before it resolves, and a refused one leaves no hole",
     () =>
       withStore(open, async (store) => {

@@ -1,17 +1,22 @@
-/** REST for boards, members, lists and tasks: thin handlers over `Actions`. */
+/**
+ * REST for boards, members, lists and tasks: thin handlers over `Actions`. Every mutation takes
+ * an optional `Idempotency-Key` header (see src/idempotency.ts).
+ */
 import { Hono } from "hono";
-import { type AppEnv, jsonBody, type Services } from "./context.ts";
+import { parseIdempotencyKey } from "../idempotency.ts";
+import { type AppContext, type AppEnv, jsonBody, type Services } from "./context.ts";
 
 export function boardRoutes(services: Services): Hono<AppEnv> {
   const { actions } = services;
   const app = new Hono<AppEnv>();
   const body = (c: Parameters<typeof jsonBody>[0]) => jsonBody(c, services);
+  const key = (c: AppContext) => parseIdempotencyKey(c.req.header("idempotency-key"));
 
   // Boards.
   app.get("/boards", async (c) => c.json(await actions.listBoards(c.get("caller"))));
   app.post(
     "/boards",
-    async (c) => c.json(await actions.createBoard(c.get("caller"), await body(c)), 201),
+    async (c) => c.json(await actions.createBoard(c.get("caller"), await body(c), key(c)), 201),
   );
   app.get(
     "/boards/:id",
@@ -20,11 +25,11 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   app.patch(
     "/boards/:id",
     async (c) =>
-      c.json(await actions.renameBoard(c.get("caller"), c.req.param("id"), await body(c))),
+      c.json(await actions.renameBoard(c.get("caller"), c.req.param("id"), await body(c), key(c))),
   );
   app.delete(
     "/boards/:id",
-    async (c) => c.json(await actions.deleteBoard(c.get("caller"), c.req.param("id"))),
+    async (c) => c.json(await actions.deleteBoard(c.get("caller"), c.req.param("id"), key(c))),
   );
 
   // Members.
@@ -35,27 +40,38 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   app.post(
     "/boards/:id/members",
     async (c) =>
-      c.json(await actions.addMember(c.get("caller"), c.req.param("id"), await body(c)), 201),
+      c.json(
+        await actions.addMember(c.get("caller"), c.req.param("id"), await body(c), key(c)),
+        201,
+      ),
   );
   app.delete("/boards/:id/members/:userId", async (c) =>
     c.json(
-      await actions.removeMember(c.get("caller"), c.req.param("id"), c.req.param("userId")),
+      await actions.removeMember(
+        c.get("caller"),
+        c.req.param("id"),
+        c.req.param("userId"),
+        key(c),
+      ),
     ));
 
   // Lists.
   app.post(
     "/boards/:id/lists",
     async (c) =>
-      c.json(await actions.createList(c.get("caller"), c.req.param("id"), await body(c)), 201),
+      c.json(
+        await actions.createList(c.get("caller"), c.req.param("id"), await body(c), key(c)),
+        201,
+      ),
   );
   app.patch(
     "/lists/:id",
     async (c) =>
-      c.json(await actions.updateList(c.get("caller"), c.req.param("id"), await body(c))),
+      c.json(await actions.updateList(c.get("caller"), c.req.param("id"), await body(c), key(c))),
   );
   app.delete(
     "/lists/:id",
-    async (c) => c.json(await actions.deleteList(c.get("caller"), c.req.param("id"))),
+    async (c) => c.json(await actions.deleteList(c.get("caller"), c.req.param("id"), key(c))),
   );
 
   // Tasks.
@@ -65,7 +81,7 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   );
   app.post(
     "/tasks",
-    async (c) => c.json(await actions.createTask(c.get("caller"), await body(c)), 201),
+    async (c) => c.json(await actions.createTask(c.get("caller"), await body(c), key(c)), 201),
   );
   app.get(
     "/tasks/:id",
@@ -74,15 +90,16 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   app.patch(
     "/tasks/:id",
     async (c) =>
-      c.json(await actions.updateTask(c.get("caller"), c.req.param("id"), await body(c))),
+      c.json(await actions.updateTask(c.get("caller"), c.req.param("id"), await body(c), key(c))),
   );
   app.patch(
     "/tasks/:id/move",
-    async (c) => c.json(await actions.moveTask(c.get("caller"), c.req.param("id"), await body(c))),
+    async (c) =>
+      c.json(await actions.moveTask(c.get("caller"), c.req.param("id"), await body(c), key(c))),
   );
   app.delete(
     "/tasks/:id",
-    async (c) => c.json(await actions.deleteTask(c.get("caller"), c.req.param("id"))),
+    async (c) => c.json(await actions.deleteTask(c.get("caller"), c.req.param("id"), key(c))),
   );
 
   return app;

@@ -49,7 +49,7 @@ export function realtimeRoutes(services: Services): Hono<AppEnv> {
     const boardId = c.req.param("id");
     await actions.requireMember(c.get("caller"), boardId);
     const since = parseSince(c.req.query("since"));
-    return c.json(await shortPoll(services.store, boardId, since));
+    return c.json(await shortPoll(services.store, boardId, since, c.get("caller").user.id));
   });
 
   app.get("/boards/:id/poll", async (c) => {

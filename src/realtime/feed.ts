@@ -10,9 +10,22 @@ import { type Bus, PublishedEvent } from "./bus.ts";
 
 const REPLAY_PAGE = 500;
 
-/** True when a client at `cursor` cannot resume: events after it were pruned, or it is unknown. */
-export async function isStale(store: Store, cursor: number, current: number): Promise<boolean> {
-  return cursor > current || cursor < await store.prunedThrough();
+/**
+ * True when a client at `cursor` cannot resume: events after it were pruned, it is unknown, or it
+ * is older than the caller's membership of one of the boards (`Store.replayFloor`: a new member
+ * must not read what was deleted before they joined).
+ */
+export async function isStale(
+  store: Store,
+  cursor: number,
+  current: number,
+  member?: { userId: string; boardIds: Iterable<string> },
+): Promise<boolean> {
+  if (cursor > current || cursor < await store.prunedThrough()) return true;
+  for (const boardId of member?.boardIds ?? []) {
+    if (cursor < await store.replayFloor(boardId, member!.userId)) return true;
+  }
+  return false;
 }
 
 export interface FeedHandlers {
@@ -53,6 +66,8 @@ export class EventFeed {
     readonly handlers: FeedHandlers,
     /** Bytes of live events (as JSON) the feed may buffer while catching up. */
     readonly bufferLimitBytes = Infinity,
+    /** Whose feed it is: a replay may not start before their membership (see `isStale`). */
+    readonly userId?: string,
   ) {
     this.#boards = new Set(boardIds);
   }
@@ -73,7 +88,8 @@ export class EventFeed {
    */
   async resume(after: number | null, current: number): Promise<void> {
     if (after !== null) {
-      if (await isStale(this.store, after, current)) {
+      const member = this.userId ? { userId: this.userId, boardIds: this.#boards } : undefined;
+      if (await isStale(this.store, after, current, member)) {
         this.handlers.resync(current);
       } else {
         this.#lastDelivered = after;

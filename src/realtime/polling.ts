@@ -37,6 +37,7 @@ export async function shortPoll(
   store: Store,
   boardId: string,
   since: { cursor: number } | { time: Date } | null,
+  userId: string,
 ): Promise<ShortPollAnswer> {
   const cursor = await store.cursor();
   const timestamp = new Date().toISOString();
@@ -47,7 +48,10 @@ export async function shortPoll(
   const page = since.cursor > cursor
     ? null
     : await store.eventsAfter([boardId], since.cursor, MAX_EVENTS);
-  if (!page || since.cursor < page.prunedThrough) {
+  if (
+    !page || since.cursor < page.prunedThrough ||
+    since.cursor < await store.replayFloor(boardId, userId)
+  ) {
     return { data: [], cursor, timestamp, resync: true };
   }
   const data = page.events;
@@ -145,7 +149,8 @@ class LongPollWaiter implements Connection {
 
     try {
       const current = await store.cursor();
-      if (await isStale(store, this.cursor, current)) {
+      const member = { userId: this.userId, boardIds: [this.boardId] };
+      if (await isStale(store, this.cursor, current, member)) {
         this.#finish({ data: [], timeout: false, cursor: current, resync: true });
       } else {
         this.#answerFromLog();

@@ -118,21 +118,28 @@ class SseConnection implements Connection {
     this.userId = caller.user.id;
     this.sessionHash = caller.sessionHash;
     this.#boards = new Set(boardIds);
-    this.#feed = new EventFeed(sse.store, sse.bus, boardIds, {
-      deliver: (published, catchingUp) => this.#onEvent(published, catchingUp),
-      // The id moves the browser's Last-Event-ID to the cursor, so a reconnect resumes from it.
-      resync: (cursor) =>
-        this.#write(
-          encodeSse({
-            id: cursor,
-            event: "resync",
-            data: JSON.stringify({ type: "resync", cursor }),
-          }),
-          true,
-        ),
-      drained: () => this.#drained(),
-      overflow: () => this.close(CLOSE_REASONS.slow),
-    }, sse.options.queueBytes);
+    this.#feed = new EventFeed(
+      sse.store,
+      sse.bus,
+      boardIds,
+      {
+        deliver: (published, catchingUp) => this.#onEvent(published, catchingUp),
+        // The id moves the browser's Last-Event-ID to the cursor, so a reconnect resumes from it.
+        resync: (cursor) =>
+          this.#write(
+            encodeSse({
+              id: cursor,
+              event: "resync",
+              data: JSON.stringify({ type: "resync", cursor }),
+            }),
+            true,
+          ),
+        drained: () => this.#drained(),
+        overflow: () => this.close(CLOSE_REASONS.slow),
+      },
+      sse.options.queueBytes,
+      caller.user.id,
+    );
   }
 
   boardIds(): Iterable<string> {

@@ -131,17 +131,24 @@ async function join(connection: WsConnection, boardId: string, cursor: number | 
   const current = () => !connection.closed && connection.memberships.get(boardId) === membership;
   /** Removals up to this seq happened before the membership check below, which they did not stop. */
   let checkedAt = Infinity;
-  const feed = membership.feed = new EventFeed(ws.store, ws.bus, [boardId], {
-    deliver: (published) => onEvent(connection, boardId, published, checkedAt),
-    // Losing access acts at once, even while a slow client is still catching up, so a removed
-    // member hears no more of the room (presence, typing, cursors) from that moment.
-    arrived: (published) => checkAccess(connection, boardId, published, checkedAt),
-    resync: (now) => connection.reply({ type: "resync", boardId, cursor: now }),
-    drained: () => connection.drained(),
-    // Live events piling up while a slow reader catches up: drop it as slow (it resumes), so
-    // server memory stays bounded.
-    overflow: () => connection.close(CLOSE_REASONS.slow),
-  }, ws.options.bufferBytes);
+  const feed = membership.feed = new EventFeed(
+    ws.store,
+    ws.bus,
+    [boardId],
+    {
+      deliver: (published) => onEvent(connection, boardId, published, checkedAt),
+      // Losing access acts at once, even while a slow client is still catching up, so a removed
+      // member hears no more of the room (presence, typing, cursors) from that moment.
+      arrived: (published) => checkAccess(connection, boardId, published, checkedAt),
+      resync: (now) => connection.reply({ type: "resync", boardId, cursor: now }),
+      drained: () => connection.drained(),
+      // Live events piling up while a slow reader catches up: drop it as slow (it resumes), so
+      // server memory stays bounded.
+      overflow: () => connection.close(CLOSE_REASONS.slow),
+    },
+    ws.options.bufferBytes,
+    connection.userId,
+  );
   // Subscribe first, then check membership: a removal committed after the check reaches the
   // feed, and one between the route of this join and the subscription is caught by the check.
   const now = await feed.subscribe();
@@ -200,15 +207,16 @@ type Result = Record<string, unknown>;
 
 function runMutation(actions: Actions, caller: Caller, message: MutationMessage): Promise<Result> {
   const input = mutationInput(message);
+  const key = message.idempotencyKey;
   switch (message.type) {
     case "create_task":
-      return actions.createTask(caller, input).then((task) => ({ task }));
+      return actions.createTask(caller, input, key).then((task) => ({ task }));
     case "update_task":
-      return actions.updateTask(caller, message.taskId, input).then((task) => ({ task }));
+      return actions.updateTask(caller, message.taskId, input, key).then((task) => ({ task }));
     case "move_task":
-      return actions.moveTask(caller, message.taskId, input).then((task) => ({ task }));
+      return actions.moveTask(caller, message.taskId, input, key).then((task) => ({ task }));
     case "delete_task":
-      return actions.deleteTask(caller, message.taskId);
+      return actions.deleteTask(caller, message.taskId, key);
   }
 }
 

@@ -15,6 +15,11 @@ const id = z.string().min(1, "must not be empty").max(100, "must be at most 100 
 const coordinate = z.number().min(-1_000_000).max(1_000_000);
 /** A client's label for a mutation, echoed in its `ack` or `error`. */
 const requestId = z.union([id, z.number().int()], "must be a string or a whole number");
+/** The client's name for a mutation, so that sending it again does not do it twice. */
+const idempotencyKey = z.string().regex(
+  /^[\w.:-]{1,200}$/,
+  "must be 1 to 200 letters, digits or _-.: characters",
+).optional();
 
 const CLIENT_SCHEMAS = {
   join: z.strictObject({
@@ -33,10 +38,20 @@ const CLIENT_SCHEMAS = {
   cursor: z.strictObject({ type: z.literal("cursor"), boardId, x: coordinate, y: coordinate }),
   ping: z.strictObject({ type: z.literal("ping") }),
   // Mutations: only the envelope is checked here; the other fields are the REST body.
-  create_task: z.looseObject({ type: z.literal("create_task"), requestId }),
-  update_task: z.looseObject({ type: z.literal("update_task"), requestId, taskId: id }),
-  move_task: z.looseObject({ type: z.literal("move_task"), requestId, taskId: id }),
-  delete_task: z.strictObject({ type: z.literal("delete_task"), requestId, taskId: id }),
+  create_task: z.looseObject({ type: z.literal("create_task"), requestId, idempotencyKey }),
+  update_task: z.looseObject({
+    type: z.literal("update_task"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
+  move_task: z.looseObject({ type: z.literal("move_task"), requestId, idempotencyKey, taskId: id }),
+  delete_task: z.strictObject({
+    type: z.literal("delete_task"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
 };
 
 export type ClientMessageType = keyof typeof CLIENT_SCHEMAS;
@@ -95,7 +110,13 @@ export function parseClientMessage(text: string): ClientMessage {
 
 /** The fields of a mutation message that form its REST body (everything but the envelope). */
 export function mutationInput(message: MutationMessage): Record<string, unknown> {
-  const { type: _type, requestId: _requestId, taskId: _taskId, ...input } = message as
+  const {
+    type: _type,
+    requestId: _requestId,
+    taskId: _taskId,
+    idempotencyKey: _idempotencyKey,
+    ...input
+  } = message as
     & MutationMessage
     & { taskId?: string };
   return input;

@@ -112,6 +112,32 @@ export interface Mutation<T> {
   event: BoardEvent;
 }
 
+/** A client's name for one mutation, so that a retry of it is not done twice. */
+export interface IdempotencyKey {
+  key: string;
+  /** What the request asked (action, target, input), hashed: a key names one request only. */
+  fingerprint: string;
+}
+
+export interface MutationOptions {
+  /**
+   * Recorded with the mutation, in its transaction, with the mutation's value as JSON. If the
+   * actor already recorded this key (a retry raced the original), the mutation writes nothing
+   * and rejects with `idempotency_replay`; `idempotentResult` then reads what was recorded.
+   */
+  idempotency?: IdempotencyKey;
+}
+
+/** How long a mutation's idempotency key is remembered: a client retries within this. */
+export const IDEMPOTENCY_KEEP_MS = 24 * 3600_000;
+
+/** What a keyed mutation recorded. */
+export interface IdempotentResult {
+  fingerprint: string;
+  /** The mutation's value, as it was answered. */
+  result: unknown;
+}
+
 export interface NewTask {
   listId: string;
   title: string;
@@ -181,12 +207,35 @@ export interface Store {
   /** The user's role on the board, or null when not a member or the board does not exist. */
   memberRole(boardId: string, userId: string): Promise<Role | null>;
   snapshot(boardId: string): Promise<Snapshot | null>;
-  createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>>;
-  renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>>;
-  deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>>;
+  createBoard(
+    actorId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Snapshot>>;
+  renameBoard(
+    actorId: string,
+    boardId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Board>>;
+  deleteBoard(
+    actorId: string,
+    boardId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ boardId: string }>>;
   listMembers(boardId: string): Promise<Member[]>;
-  addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>>;
-  removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>>;
+  addMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>>;
+  removeMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>>;
 
   // Lists.
   createList(
@@ -194,9 +243,15 @@ export interface Store {
     boardId: string,
     title: string,
     position?: number,
+    options?: MutationOptions,
   ): Promise<Mutation<List>>;
-  updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>>;
-  deleteList(actorId: string, listId: string): Promise<Mutation<List>>;
+  updateList(
+    actorId: string,
+    listId: string,
+    changes: ListChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<List>>;
+  deleteList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>>;
 
   // Tasks.
   getTask(taskId: string): Promise<Task | null>;
@@ -205,10 +260,31 @@ export interface Store {
   tasksForBoard(boardId: string): Promise<Task[]>;
   /** Tasks of the board whose updatedAt is strictly after `since`. */
   tasksUpdatedSince(boardId: string, since: Date): Promise<Task[]>;
-  createTask(actorId: string, input: NewTask): Promise<Mutation<Task>>;
-  updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>>;
-  moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>>;
-  deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>>;
+  createTask(actorId: string, input: NewTask, options?: MutationOptions): Promise<Mutation<Task>>;
+  updateTask(
+    actorId: string,
+    taskId: string,
+    changes: TaskChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>>;
+  moveTask(
+    actorId: string,
+    taskId: string,
+    move: TaskMove,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>>;
+  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+
+  /**
+   * The oldest cursor from which `userId` may replay `boardId`'s events: just before the event
+   * that made them a member (0 when the log never saw them added — the board's creator, seeded
+   * members). Older events may show what was deleted before they joined; a client behind this
+   * floor gets `resync` (a snapshot) instead. 0 when they are not a member.
+   */
+  replayFloor(boardId: string, userId: string): Promise<number>;
+
+  /** What `userId` recorded under idempotency `key` (kept for a day), or null. */
+  idempotentResult(userId: string, key: string): Promise<IdempotentResult | null>;
 
   // The event log.
   /** The highest committed seq (0 when none was ever written), nothing uncommitted below it. */
@@ -223,6 +299,7 @@ export interface Store {
   /**
    * Deletes events outside the retention window and moves the prune horizon with them, in one
    * transaction (on a shared database, one instance prunes at a time); returns how many went.
+   * Also forgets idempotency keys older than a day.
    */
   prune(policy: RetentionPolicy): Promise<number>;
 

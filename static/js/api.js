@@ -27,9 +27,14 @@ export class NetworkError extends Error {}
  * @param {string} path
  * @param {unknown} [body]
  * @param {AbortSignal} [signal]
+ * @param {string} [idempotencyKey] names the change, so the server does it once however often
+ *   it is sent (the outbox sends one with every change, and the same one when it retries)
  * @returns {Promise<any>}
  */
-export async function api(method, path, body, signal) {
+export async function api(method, path, body, signal, idempotencyKey) {
+  /** @type {Record<string, string>} */
+  const headers = body === undefined ? {} : { "content-type": "application/json" };
+  if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
   /** @type {Response} */
   let response;
   try {
@@ -37,7 +42,7 @@ export async function api(method, path, body, signal) {
       method,
       signal,
       credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {

@@ -1,7 +1,9 @@
 /**
  * The Liveboard client: finds out who the user is, keeps the outbox of unsent changes, and
  * routes between the pages by URL hash (#/ boards, #/board/<id>, #/sign-in). An auth failure
- * from any request or transport ends in the sign-in page.
+ * from any request or transport ends in the sign-in page. Tabs share the session cookie, so when
+ * another tab signs in as someone else, this one reloads as them (it would otherwise show the old
+ * name while its changes went out as the new user).
  */
 import { Outbox } from "./outbox.js";
 import { whoAmI } from "./session.js";
@@ -10,7 +12,7 @@ import { renderBadge } from "./views/badge.js";
 import { showBoard } from "./views/board_page.js";
 import { showBoards } from "./views/boards_page.js";
 import { showSignIn } from "./views/sign_in_page.js";
-import { toast } from "./views/toast.js";
+import { showConflict, toast } from "./views/toast.js";
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const root = $("main");
@@ -26,6 +28,9 @@ let outbox = null;
 /** @type {{user: {id: string, name: string, email: string}, demo: boolean} | null} */
 let session = null;
 let signedOut = false;
+
+/** localStorage key naming the user this browser's tabs are signed in as. */
+const SIGNED_IN_AS = "liveboard:signed-in-as";
 
 function reload() {
   if (location.hash === "#/sign-in") location.hash = "#/";
@@ -86,15 +91,28 @@ async function boot() {
   }
   localStorage.setItem("liveboard:demo", String(me.demo));
   session = me;
+  localStorage.setItem(SIGNED_IN_AS, me.user.id);
+  // Fired in the other tabs only: one of them signed in as someone else.
+  addEventListener("storage", (event) => {
+    if (event.key !== SIGNED_IN_AS || !event.newValue || event.newValue === session?.user.id) {
+      return;
+    }
+    outbox?.stop(); // our queued changes stay stored under our user, for when we are back
+    reload();
+  });
   outbox = new Outbox(me.user.id, {
     change: () => {
       if (page) page.refresh();
       else renderBadge(badge, null, { pending: outbox?.pending() ?? 0, sendingOffline: false });
     },
     report: (report) => toast(report.kind, report.text),
+    conflict: (conflict) => showConflict(conflict, () => outbox?.dismissConflict(conflict.id)),
     auth: authFailed,
     offline: () => page?.refresh(),
   });
+  for (const conflict of outbox.conflicts()) {
+    showConflict(conflict, () => outbox?.dismissConflict(conflict.id));
+  }
   renderAccount(account, { me: me.user, demo: me.demo, switched: reload });
   addEventListener("hashchange", route);
   addEventListener("online", () => outbox?.kick());

@@ -8,6 +8,8 @@
  *   field: fields only we changed are re-sent, fields both changed keep the server's value) and
  *   reported; nothing is dropped silently.
  * - Unreachable: sending pauses ("offline") and resumes on reconnect with backoff.
+ * Every change carries an idempotency key, the same on every retry: when the server did the change
+ * but its answer was lost, the retry gets that answer instead of doing it twice.
  * A confirmed change stays in the overlay until the event stream has caught up with it, so the
  * view never flickers back to the old state in between.
  */
@@ -19,13 +21,17 @@ import { tuning } from "./tuning.js";
  * @typedef {import("./board_model.js").BoardModel} BoardModel
  * @typedef {import("./board_model.js").Task} Task
  * @typedef {{
- *   seq: number, kind: string, boardId: string, label: string, status?: string,
+ *   seq: number, key?: string, kind: string, boardId: string, label: string, status?: string,
  *   result?: any, confirmedAt?: number, taskId?: string, listId?: string, tempId?: string,
  *   title?: string, description?: string, assigneeId?: string | null, position?: number,
  *   version?: number, baseListId?: string, changes?: Record<string, any>,
  *   base?: Record<string, any>,
  * }} Op
  * @typedef {{kind: "error" | "conflict" | "info", text: string}} Report
+ * @typedef {{
+ *   id: string, boardId: string, taskId: string, label: string, field: string,
+ *   mine: string, theirs: string, at: number,
+ * }} Conflict a value of ours that lost to someone else's: kept until the user dismisses it
  */
 
 const FIELDS = ["title", "description", "assigneeId"];
@@ -33,10 +39,14 @@ const FIELDS = ["title", "description", "assigneeId"];
 export class Outbox {
   /**
    * @param {string} userId
-   * @param {{change(): void, report(r: Report): void, auth(): void, offline(o: boolean): void}} on
+   * @param {{
+   *   change(): void, report(r: Report): void, auth(): void, offline(o: boolean): void,
+   *   conflict(c: Conflict): void,
+   * }} on
    */
   constructor(userId, on) {
     this.key = `liveboard:outbox:${userId}`;
+    this.conflictsKey = `liveboard:conflicts:${userId}`;
     this.on = on;
     /** @type {Op[]} */
     this.ops = [];
@@ -47,6 +57,13 @@ export class Outbox {
       this.ops = [];
     }
     this.seq = Math.max(0, ...this.ops.map((op) => op.seq));
+    /** @type {Conflict[]} */
+    this.lost = [];
+    try {
+      this.lost = JSON.parse(localStorage.getItem(this.conflictsKey) ?? "[]");
+    } catch {
+      this.lost = [];
+    }
     this.offline = false;
     this.running = false;
     this.stopped = false;
@@ -67,7 +84,7 @@ export class Outbox {
    * @param {Omit<Op, "seq">} op
    */
   add(op) {
-    this.ops.push({ ...op, seq: ++this.seq, status: "queued" });
+    this.ops.push({ ...op, seq: ++this.seq, key: newKey(), status: "queued" });
     this.#changed();
     this.kick();
   }
@@ -192,9 +209,23 @@ export class Outbox {
     }
     if (error.status === 409 && error.body?.task) {
       const resolution = resolveConflict(op, error.body.task);
+      // Nothing typed may be lost: each value of ours that lost is kept, whole, until dismissed.
+      for (const { field, theirs, value } of resolution.lost ?? []) {
+        this.#keep({
+          id: crypto.randomUUID(),
+          boardId: op.boardId,
+          taskId: op.taskId ?? "",
+          label: op.label,
+          field,
+          mine: String(value ?? ""),
+          theirs: String(theirs ?? ""),
+          at: Date.now(),
+        });
+      }
       if (resolution.retry) {
         op.status = "queued";
-        Object.assign(op, resolution.retry);
+        // Another request now: under the old key the server would refuse it as a reuse.
+        Object.assign(op, resolution.retry, { key: newKey() });
       } else this.#drop(op);
       if (resolution.report) this.on.report({ kind: "conflict", text: resolution.report });
       return;
@@ -223,6 +254,24 @@ export class Outbox {
     return before - this.ops.length - 1;
   }
 
+  /** The values of ours that lost a conflict and are kept until dismissed, oldest first. */
+  conflicts() {
+    return [...this.lost];
+  }
+
+  /** @param {string} id */
+  dismissConflict(id) {
+    this.lost = this.lost.filter((conflict) => conflict.id !== id);
+    localStorage.setItem(this.conflictsKey, JSON.stringify(this.lost));
+  }
+
+  /** @param {Conflict} conflict */
+  #keep(conflict) {
+    this.lost.push(conflict);
+    localStorage.setItem(this.conflictsKey, JSON.stringify(this.lost));
+    this.on.conflict(conflict);
+  }
+
   #changed() {
     const unsent = this.ops.filter((op) => op.status !== "confirmed")
       .map(({ result: _r, ...op }) => op);
@@ -239,30 +288,54 @@ function send(op) {
   const id = encodeURIComponent(op.taskId ?? op.listId ?? "");
   switch (op.kind) {
     case "createTask":
-      return api("POST", "/tasks", {
-        listId: op.listId,
-        title: op.title,
-        description: op.description ?? "",
-        ...(op.assigneeId ? { assigneeId: op.assigneeId } : {}),
-      });
+      return api(
+        "POST",
+        "/tasks",
+        {
+          listId: op.listId,
+          title: op.title,
+          description: op.description ?? "",
+          ...(op.assigneeId ? { assigneeId: op.assigneeId } : {}),
+        },
+        undefined,
+        op.key,
+      );
     case "updateTask":
-      return api("PATCH", `/tasks/${id}`, { ...op.changes, version: op.version });
+      return api(
+        "PATCH",
+        `/tasks/${id}`,
+        { ...op.changes, version: op.version },
+        undefined,
+        op.key,
+      );
     case "moveTask":
-      return api("PATCH", `/tasks/${id}/move`, {
-        listId: op.listId,
-        position: op.position,
-        version: op.version,
-      });
+      return api(
+        "PATCH",
+        `/tasks/${id}/move`,
+        {
+          listId: op.listId,
+          position: op.position,
+          version: op.version,
+        },
+        undefined,
+        op.key,
+      );
     case "deleteTask":
-      return api("DELETE", `/tasks/${id}`);
+      return api("DELETE", `/tasks/${id}`, undefined, undefined, op.key);
     case "createList":
-      return api("POST", `/boards/${encodeURIComponent(op.boardId)}/lists`, { title: op.title });
+      return api(
+        "POST",
+        `/boards/${encodeURIComponent(op.boardId)}/lists`,
+        { title: op.title },
+        undefined,
+        op.key,
+      );
     case "updateList":
-      return api("PATCH", `/lists/${id}`, { title: op.title });
+      return api("PATCH", `/lists/${id}`, { title: op.title }, undefined, op.key);
     case "moveList":
-      return api("PATCH", `/lists/${id}`, { position: op.position });
+      return api("PATCH", `/lists/${id}`, { position: op.position }, undefined, op.key);
     case "deleteList":
-      return api("DELETE", `/lists/${id}`);
+      return api("DELETE", `/lists/${id}`, undefined, undefined, op.key);
   }
   throw new Error(`Unknown change ${op.kind}`);
 }
@@ -286,7 +359,9 @@ function describe(op) {
  * Resolves a 409 against the task the server has now.
  * @param {Op} op
  * @param {Task} current
- * @returns {{retry?: Partial<Op>, report?: string}}
+ * @returns {{
+ *   retry?: Partial<Op>, report?: string, lost?: {field: string, theirs: any, value: any}[],
+ * }}
  */
 export function resolveConflict(op, current) {
   if (op.kind === "moveTask") {
@@ -312,10 +387,11 @@ export function resolveConflict(op, current) {
       lost.map((l) => `${FIELDS.includes(l.field) ? l.field : "field"} ${show(l.theirs)}`)
         .join(", ")
     }; yours was ${lost.map((l) => show(l.value)).join(", ")}.`;
-  if (Object.keys(mine).length === 0) return { report };
+  if (Object.keys(mine).length === 0) return { report, lost };
   return {
     retry: { changes: mine, version: current.version, base: { ...op.base, ...current } },
     report,
+    lost,
   };
 }
 
@@ -441,4 +517,9 @@ function covered(model, op) {
       return !model.list(/** @type {string} */ (op.listId));
   }
   return true;
+}
+
+/** A new idempotency key for a change. */
+function newKey() {
+  return crypto.randomUUID();
 }

@@ -114,6 +114,20 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER tasks_count_moved AFTER UPDATE OF list_id ON tasks
     FOR EACH ROW WHEN (OLD.list_id <> NEW.list_id) EXECUTE FUNCTION count_list_tasks();
   `,
+  // 3: idempotency keys: what each keyed mutation answered, kept a day (see Store).
+  `
+  CREATE TABLE idempotency_keys (
+    user_id text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    result text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, key)
+  );
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+  -- The log's head when the member was added: they may replay only from their own member_added.
+  ALTER TABLE board_members ADD COLUMN added_after bigint NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Creates the schema if needed and brings it to the newest version, once across instances. */

@@ -10,7 +10,7 @@
  * statement.
  */
 import type { Sql } from "postgres";
-import { notFound } from "../../errors.ts";
+import { DomainError, notFound } from "../../errors.ts";
 import { boardEvents } from "../events.ts";
 import { newId, now } from "../ids.ts";
 import {
@@ -31,10 +31,12 @@ import type {
   Board,
   BoardSummary,
   EventPage,
+  IdempotentResult,
   List,
   ListChanges,
   Member,
   Mutation,
+  MutationOptions,
   NewTask,
   RetentionPolicy,
   Role,
@@ -46,6 +48,7 @@ import type {
   TaskMove,
   User,
 } from "../store.ts";
+import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
 import {
   type FastPath,
   isUniqueViolation,
@@ -98,14 +101,50 @@ export class PostgresStore implements Store {
     this.db.onCommit(listener);
   }
 
-  /** Queues a mutation: its general body, and the one statement that can do it, if any. */
+  /**
+   * Queues a mutation: its general body, and the one statement that can do it, if any. A keyed
+   * mutation takes the general path, which records its key (Store contract): under the board's
+   * lock, so a retry racing its original finds the key recorded and writes nothing.
+   */
   #mutate<T>(
     actorId: string,
+    options: MutationOptions | undefined,
     scope: Scope,
     body: MutationBody<T>,
     fast?: FastPath<T>,
   ): Promise<Mutation<T>> {
-    return this.db.enqueue(actorId, scope, body, fast);
+    const idempotency = options?.idempotency;
+    if (!idempotency) return this.db.enqueue(actorId, scope, body, fast);
+    return this.db.enqueue(actorId, scope, async (sql) => {
+      const outcome = await body(sql);
+      const recorded = await sql`INSERT INTO idempotency_keys
+          (user_id, key, fingerprint, result, created_at)
+        VALUES (${actorId}, ${idempotency.key}, ${idempotency.fingerprint},
+          ${JSON.stringify(outcome.value)}, ${now()})
+        ON CONFLICT DO NOTHING RETURNING 1`;
+      if (recorded.length === 0) {
+        throw new DomainError("idempotency_replay", `Key "${idempotency.key}" was used meanwhile`);
+      }
+      return outcome;
+    });
+  }
+
+  async replayFloor(boardId: string, userId: string): Promise<number> {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT m.added_after AS after, (
+          SELECT min(seq) FROM events WHERE board_id = m.board_id AND seq > m.added_after
+            AND type = 'member_added' AND payload::jsonb -> 'member' ->> 'userId' = m.user_id
+        ) AS added FROM board_members AS m WHERE m.board_id = ${boardId} AND m.user_id = ${userId}`
+    );
+    if (!row) return 0;
+    return row.added === null ? Number(row.after) : Number(row.added) - 1;
+  }
+
+  async idempotentResult(userId: string, key: string): Promise<IdempotentResult | null> {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT fingerprint, result FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key}`
+    );
+    return row ? { fingerprint: row.fingerprint, result: JSON.parse(row.result) } : null;
   }
 
   /** The actor's role (rules.ts decides; the board's lock keeps it until the mutation commits). */
@@ -272,9 +311,13 @@ export class PostgresStore implements Store {
     );
   }
 
-  async createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>> {
+  async createBoard(
+    actorId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Snapshot>> {
     const boardId = newId("board");
-    const mutation = await this.#mutate(actorId, null, async (sql) => {
+    const mutation = await this.#mutate(actorId, options, null, async (sql) => {
       const at = now();
       const [row] = await sql`INSERT INTO boards (id, title, owner_id, created_at, updated_at)
         VALUES (${boardId}, ${title}, ${actorId}, ${at}, ${at}) RETURNING *`;
@@ -294,8 +337,13 @@ export class PostgresStore implements Store {
     return { ...mutation, value: { ...mutation.value, cursor: mutation.event.id } };
   }
 
-  renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
-    return this.#mutate(actorId, { boardId }, async (sql) => {
+  renameBoard(
+    actorId: string,
+    boardId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Board>> {
+    return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       const [row] = await sql`UPDATE boards SET title = ${title}, updated_at = ${now()}
         WHERE id = ${boardId} RETURNING *`;
@@ -304,8 +352,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
-    return this.#mutate(actorId, { boardId }, async (sql) => {
+  deleteBoard(
+    actorId: string,
+    boardId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ boardId: string }>> {
+    return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       await sql`DELETE FROM boards WHERE id = ${boardId}`;
       return { value: { boardId }, event: boardEvents.boardDeleted(boardId) };
@@ -330,12 +382,18 @@ export class PostgresStore implements Store {
     return row ? toMember(row) : null;
   }
 
-  addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, { boardId }, async (sql) => {
+  addMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
       try {
-        await sql`INSERT INTO board_members (board_id, user_id, role, added_at)
-          VALUES (${boardId}, ${userId}, 'member', ${now()})`;
+        await sql`INSERT INTO board_members (board_id, user_id, role, added_at, added_after)
+          VALUES (${boardId}, ${userId}, 'member', ${now()},
+            (SELECT seq FROM event_head WHERE id = 1))`;
       } catch (error) {
         if (isUniqueViolation(error)) throw alreadyMember(userId);
         throw error;
@@ -345,8 +403,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, { boardId }, async (sql) => {
+  removeMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, options, { boardId }, async (sql) => {
       // Members may remove themselves (leave); only the owner removes others.
       const need = userId === actorId ? "member" : "owner";
       await this.#requireRole(sql, boardId, actorId, need, "Board", boardId);
@@ -382,8 +445,9 @@ export class PostgresStore implements Store {
     boardId: string,
     title: string,
     position?: number,
+    options?: MutationOptions,
   ): Promise<Mutation<List>> {
-    return this.#mutate(actorId, { boardId }, async (sql) => {
+    return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "member", "Board", boardId);
       const count = await this.#countLists(sql, boardId);
       const at = placeAt(position, count);
@@ -398,8 +462,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
-    return this.#mutate(actorId, { listId }, async (sql) => {
+  updateList(
+    actorId: string,
+    listId: string,
+    changes: ListChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<List>> {
+    return this.#mutate(actorId, options, { listId }, async (sql) => {
       let current = await this.#loadList(sql, listId, actorId);
       if (changes.position !== undefined) {
         const count = await this.#countLists(sql, current.boardId);
@@ -425,8 +494,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return this.#mutate(actorId, { listId }, async (sql) => {
+  deleteList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>> {
+    return this.#mutate(actorId, options, { listId }, async (sql) => {
       let list = await this.#loadList(sql, listId, actorId);
       await this.#countLists(sql, list.boardId);
       list = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
@@ -513,9 +582,9 @@ export class PostgresStore implements Store {
     return { rank, position: at };
   }
 
-  createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
+  createTask(actorId: string, input: NewTask, options?: MutationOptions): Promise<Mutation<Task>> {
     const id = newId("task");
-    return this.#mutate(actorId, { listId: input.listId }, async (sql) => {
+    return this.#mutate(actorId, options, { listId: input.listId }, async (sql) => {
       // One read: the list (when the actor is a member), whether the assignee is one, and
       // where the task goes.
       const assigneeId = input.assigneeId ?? null;
@@ -553,8 +622,13 @@ export class PostgresStore implements Store {
     return { task: toTask(row), row };
   }
 
-  updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, { taskId }, async (sql) => {
+  updateTask(
+    actorId: string,
+    taskId: string,
+    changes: TaskChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, { taskId }, async (sql) => {
       const assigneeId = changes.assigneeId ?? null;
       const { task: current, row } = await this.#loadTask(
         sql,
@@ -576,8 +650,13 @@ export class PostgresStore implements Store {
     }, updateTaskStatement(actorId, taskId, changes, now()));
   }
 
-  moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, { taskId }, async (sql) => {
+  moveTask(
+    actorId: string,
+    taskId: string,
+    move: TaskMove,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, { taskId }, async (sql) => {
       // One read: the task (when the actor is a member), the target list, where it goes there.
       const { task: current, row } = await this.#loadTask(
         sql,
@@ -597,8 +676,8 @@ export class PostgresStore implements Store {
     }, moveTaskStatement(actorId, taskId, move, now()));
   }
 
-  deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, { taskId }, async (sql) => {
+  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, { taskId }, async (sql) => {
       const { task } = await this.#loadTask(sql, taskId, actorId);
       await sql`DELETE FROM tasks WHERE id = ${taskId}`;
       return { value: task, event: boardEvents.taskDeleted(task) };
@@ -642,7 +721,11 @@ export class PostgresStore implements Store {
     return Number(pruned_through);
   }
 
-  prune(policy: RetentionPolicy): Promise<number> {
+  async prune(policy: RetentionPolicy): Promise<number> {
+    await this.db.read((sql) =>
+      sql`DELETE FROM idempotency_keys
+        WHERE created_at < ${new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString()}`
+    );
     return this.db.transaction(async (sql) => {
       // One instance prunes at a time; the others skip this round rather than queue up.
       const [{ locked }] = await sql`SELECT

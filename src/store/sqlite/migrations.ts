@@ -117,6 +117,20 @@ const MIGRATIONS: string[] = [
     UPDATE lists SET task_count = task_count + 1 WHERE id = NEW.list_id;
   END;
   `,
+  // 3: idempotency keys: what each keyed mutation answered, kept a day (see Store).
+  `
+  CREATE TABLE idempotency_keys (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+  -- The log's head when the member was added: they may replay only from their own member_added.
+  ALTER TABLE board_members ADD COLUMN added_after INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

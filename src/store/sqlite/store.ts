@@ -6,7 +6,7 @@
  * in its own savepoint of a shared transaction; this file holds the reads and the writes of each
  * mutation, with the checks that refuse bad ones (`AppError`).
  */
-import { notFound } from "../../errors.ts";
+import { DomainError, notFound } from "../../errors.ts";
 import { boardEvents, type NewEvent } from "../events.ts";
 import {
   alreadyMember,
@@ -30,10 +30,12 @@ import type {
   Board,
   BoardSummary,
   EventPage,
+  IdempotentResult,
   List,
   ListChanges,
   Member,
   Mutation,
+  MutationOptions,
   NewTask,
   RetentionPolicy,
   Role,
@@ -45,6 +47,7 @@ import type {
   TaskMove,
   User,
 } from "../store.ts";
+import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
 
 /** What a mutation's body returns: its result and the event to append with it. */
 interface MutationOutcome<T> {
@@ -68,11 +71,62 @@ export class SqliteStore implements Store {
    * Queues a mutation for the next group commit. `fn` runs inside the transaction: it reads what
    * it needs (the actor's role included), writes, and names its event.
    */
-  #mutate<T>(actorId: string, fn: () => MutationOutcome<T>): Promise<Mutation<T>> {
+  #mutate<T>(
+    actorId: string,
+    options: MutationOptions | undefined,
+    fn: () => MutationOutcome<T>,
+  ): Promise<Mutation<T>> {
     return this.#db.enqueue(() => {
       const { value, event } = fn();
-      return { value, event: appendEvent(this.#db, actorId, event) };
+      const appended = appendEvent(this.#db, actorId, event);
+      this.#recordKey(actorId, options, value);
+      return { value, event: appended };
     });
+  }
+
+  /**
+   * Records a keyed mutation's value in its savepoint; when the key is already recorded (a
+   * retry raced the original), `idempotency_replay` undoes the mutation (Store contract).
+   */
+  #recordKey(actorId: string, options: MutationOptions | undefined, value: unknown): void {
+    const idempotency = options?.idempotency;
+    if (!idempotency) return;
+    const recorded = this.#db.run(
+      `INSERT INTO idempotency_keys (user_id, key, fingerprint, result, created_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      actorId,
+      idempotency.key,
+      idempotency.fingerprint,
+      JSON.stringify(value),
+      now(),
+    );
+    if (Number(recorded.changes) === 0) {
+      throw new DomainError("idempotency_replay", `Key "${idempotency.key}" was used meanwhile`);
+    }
+  }
+
+  replayFloor(boardId: string, userId: string): Promise<number> {
+    const row = this.#db.get(
+      `SELECT m.added_after AS after, (
+         SELECT min(seq) FROM events WHERE board_id = m.board_id AND seq > m.added_after
+           AND type = 'member_added' AND json_extract(payload, '$.member.userId') = m.user_id
+       ) AS added FROM board_members AS m WHERE m.board_id = ? AND m.user_id = ?`,
+      boardId,
+      userId,
+    );
+    if (!row) return Promise.resolve(0);
+    return Promise.resolve(row.added === null ? Number(row.after) : Number(row.added) - 1);
+  }
+
+  idempotentResult(userId: string, key: string): Promise<IdempotentResult | null> {
+    const row = this.#db.get(
+      "SELECT fingerprint, result FROM idempotency_keys WHERE user_id = ? AND key = ?",
+      userId,
+      key,
+    );
+    return Promise.resolve(
+      row ? { fingerprint: String(row.fingerprint), result: JSON.parse(String(row.result)) } : null,
+    );
   }
 
   /** The actor's role on a board, checked inside the mutation's transaction (rules.ts). */
@@ -209,7 +263,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.#snapshot(boardId));
   }
 
-  createBoard(actorId: string, title: string): Promise<Mutation<Snapshot>> {
+  createBoard(
+    actorId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Snapshot>> {
     const boardId = newId("board");
     return this.#db.enqueue(() => {
       const at = now();
@@ -240,12 +298,19 @@ export class SqliteStore implements Store {
       });
       const board = toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!);
       const event = appendEvent(this.#db, actorId, boardEvents.boardCreated(board));
-      return { value: this.#snapshot(boardId)!, event };
+      const snapshot = this.#snapshot(boardId)!;
+      this.#recordKey(actorId, options, snapshot);
+      return { value: snapshot, event };
     });
   }
 
-  renameBoard(actorId: string, boardId: string, title: string): Promise<Mutation<Board>> {
-    return this.#mutate(actorId, () => {
+  renameBoard(
+    actorId: string,
+    boardId: string,
+    title: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Board>> {
+    return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "owner", "Board", boardId);
       const board = toBoard(
         this.#db.get(
@@ -259,8 +324,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteBoard(actorId: string, boardId: string): Promise<Mutation<{ boardId: string }>> {
-    return this.#mutate(actorId, () => {
+  deleteBoard(
+    actorId: string,
+    boardId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ boardId: string }>> {
+    return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "owner", "Board", boardId);
       this.#db.run("DELETE FROM boards WHERE id = ?", boardId);
       return { value: { boardId }, event: boardEvents.boardDeleted(boardId) };
@@ -291,23 +360,35 @@ export class SqliteStore implements Store {
     return row ? toMember(row) : null;
   }
 
-  addMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, () => {
+  addMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "owner", "Board", boardId);
       if (this.#member(boardId, userId)) throw alreadyMember(userId);
       this.#db.run(
-        "INSERT INTO board_members (board_id, user_id, role, added_at) VALUES (?, ?, 'member', ?)",
+        `INSERT INTO board_members (board_id, user_id, role, added_at, added_after)
+         VALUES (?, ?, 'member', ?, ?)`,
         boardId,
         userId,
         now(),
+        currentSeq(this.#db),
       );
       const member = this.#member(boardId, userId)!;
       return { value: member, event: boardEvents.memberAdded(member) };
     });
   }
 
-  removeMember(actorId: string, boardId: string, userId: string): Promise<Mutation<Member>> {
-    return this.#mutate(actorId, () => {
+  removeMember(
+    actorId: string,
+    boardId: string,
+    userId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Member>> {
+    return this.#mutate(actorId, options, () => {
       // Members may remove themselves (leave); only the owner removes others.
       const need = userId === actorId ? "member" : "owner";
       this.#requireRole(boardId, actorId, need, "Board", boardId);
@@ -338,8 +419,9 @@ export class SqliteStore implements Store {
     boardId: string,
     title: string,
     position?: number,
+    options?: MutationOptions,
   ): Promise<Mutation<List>> {
-    return this.#mutate(actorId, () => {
+    return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "member", "Board", boardId);
       const at = openListSlot(this.#db, boardId, position);
       const stamp = now();
@@ -359,8 +441,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  updateList(actorId: string, listId: string, changes: ListChanges): Promise<Mutation<List>> {
-    return this.#mutate(actorId, () => {
+  updateList(
+    actorId: string,
+    listId: string,
+    changes: ListChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<List>> {
+    return this.#mutate(actorId, options, () => {
       const current = this.#list(listId);
       if (!current) throw notFound("List", listId);
       this.#requireRole(current.boardId, actorId, "member", "List", listId);
@@ -382,8 +469,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteList(actorId: string, listId: string): Promise<Mutation<List>> {
-    return this.#mutate(actorId, () => {
+  deleteList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>> {
+    return this.#mutate(actorId, options, () => {
       const list = this.#list(listId);
       if (!list) throw notFound("List", listId);
       this.#requireRole(list.boardId, actorId, "member", "List", listId);
@@ -443,8 +530,8 @@ export class SqliteStore implements Store {
     checkAssignee(assigneeId, !!assigneeId && this.#role(boardId, assigneeId) !== null);
   }
 
-  createTask(actorId: string, input: NewTask): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, () => {
+  createTask(actorId: string, input: NewTask, options?: MutationOptions): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, () => {
       const found = this.#listWithCount(input.listId);
       if (!found) throw notFound("List", input.listId);
       const { list, taskCount } = found;
@@ -481,8 +568,13 @@ export class SqliteStore implements Store {
     return task;
   }
 
-  updateTask(actorId: string, taskId: string, changes: TaskChanges): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, () => {
+  updateTask(
+    actorId: string,
+    taskId: string,
+    changes: TaskChanges,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, () => {
       const current = this.#loadTask(taskId, actorId);
       checkVersion(current, changes.version);
       this.#checkAssignee(current.boardId, changes.assigneeId);
@@ -500,8 +592,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  moveTask(actorId: string, taskId: string, move: TaskMove): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, () => {
+  moveTask(
+    actorId: string,
+    taskId: string,
+    move: TaskMove,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, () => {
       const current = this.#loadTask(taskId, actorId);
       checkVersion(current, move.version);
       const found = this.#listWithCount(move.listId);
@@ -522,8 +619,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteTask(actorId: string, taskId: string): Promise<Mutation<Task>> {
-    return this.#mutate(actorId, () => {
+  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, () => {
       const task = this.#loadTask(taskId, actorId);
       // The tasks after it move up one position by themselves: positions are counted on read.
       this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
@@ -550,7 +647,13 @@ export class SqliteStore implements Store {
   }
 
   prune(policy: RetentionPolicy): Promise<number> {
-    return Promise.resolve().then(() => pruneEvents(this.#db, policy));
+    return Promise.resolve().then(() => {
+      this.#db.run(
+        "DELETE FROM idempotency_keys WHERE created_at < ?",
+        new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString(),
+      );
+      return pruneEvents(this.#db, policy);
+    });
   }
 
   // ---- seed ---------------------------------------------------------------------------------

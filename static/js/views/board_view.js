@@ -5,6 +5,7 @@
  * canvas on which the others' cursors are drawn.
  */
 import { h } from "../dom.js";
+import { TITLE_MAX } from "../text_rules.js";
 import { createCard, updateCard } from "./card.js";
 import { createColumn, updateColumn } from "./column.js";
 import { enableDragAndDrop } from "./drag.js";
@@ -42,7 +43,7 @@ export class BoardView {
     const listInput = h("input", {
       type: "text",
       placeholder: "Add a list…",
-      maxLength: 200,
+      maxLength: TITLE_MAX,
       required: true,
       autocomplete: "off",
       attrs: { "aria-label": "New list title" },

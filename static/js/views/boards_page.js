@@ -1,6 +1,7 @@
 /** The home page: the boards the user is a member of, and a form to create one. */
 import { api, ApiError } from "../api.js";
 import { h } from "../dom.js";
+import { TITLE_MAX } from "../text_rules.js";
 import { toast } from "./toast.js";
 
 /**
@@ -36,7 +37,7 @@ export async function showBoards(root, context) {
     id: "new-board-title",
     type: "text",
     placeholder: "Board title",
-    maxLength: 200,
+    maxLength: TITLE_MAX,
     required: true,
     autocomplete: "off",
   });

@@ -3,6 +3,7 @@
  * delete), the ordered cards, and the "add a card" form at the bottom.
  */
 import { h } from "../dom.js";
+import { TITLE_MAX } from "../text_rules.js";
 import { actionMenu } from "./menu.js";
 
 /**
@@ -38,7 +39,7 @@ export function createColumn(list, actions) {
   const renameInput = h("input", {
     class: "column-title-input",
     type: "text",
-    maxLength: 200,
+    maxLength: TITLE_MAX,
     required: true,
     hidden: true,
   });
@@ -70,7 +71,7 @@ export function createColumn(list, actions) {
     type: "text",
     name: "title",
     placeholder: "Add a card…",
-    maxLength: 200,
+    maxLength: TITLE_MAX,
     required: true,
     autocomplete: "off",
     on: { input: () => actions.composing(id()) },

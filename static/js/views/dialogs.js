@@ -3,6 +3,7 @@
  * typing while the user types), a yes/no confirmation and a one-line prompt.
  */
 import { h } from "../dom.js";
+import { TITLE_MAX } from "../text_rules.js";
 
 /**
  * @typedef {import("../board_model.js").Task} Task
@@ -24,7 +25,7 @@ export async function editTask(task, members, presence) {
     name: "title",
     type: "text",
     value: task.title,
-    maxLength: 200,
+    maxLength: TITLE_MAX,
     required: true,
     autocomplete: "off",
   });

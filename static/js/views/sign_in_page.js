@@ -3,6 +3,7 @@
  * one of the demo people, or continues as the demo guest.
  */
 import { h } from "../dom.js";
+import { NAME_MAX } from "../text_rules.js";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD, signIn, signOut, signUp, whoAmI } from "../session.js";
 
 /**
@@ -24,7 +25,7 @@ export function showSignIn(root, options) {
     required: true,
     autocomplete: "current-password",
   });
-  const name = h("input", { id: "name", type: "text", autocomplete: "name", maxLength: 100 });
+  const name = h("input", { id: "name", type: "text", autocomplete: "name", maxLength: NAME_MAX });
   const nameRow = h(
     "div",
     { class: "field", hidden: true },

@@ -1,6 +1,7 @@
 /**
  * Messages to the user: toasts in a polite live region (errors and conflicts stay longer and
- * can be dismissed), and `announce` for screen-reader-only status (keyboard moves).
+ * can be dismissed), conflict records (a value of the user's that lost to someone else's, kept
+ * whole with a copy button until dismissed), and `announce` for screen-reader-only status.
  */
 import { h } from "../dom.js";
 
@@ -31,6 +32,75 @@ export function toast(kind, text) {
   );
   region.append(item);
   setTimeout(close, kind === "info" ? 5000 : 12000);
+}
+
+/**
+ * Shows a kept conflict until the user dismisses it: what they wrote, whole, to copy.
+ * @param {import("../outbox.js").Conflict} conflict
+ * @param {() => void} dismiss forgets it (the outbox stops keeping it)
+ */
+export function showConflict(conflict, dismiss) {
+  const region = document.getElementById("toasts");
+  if (!region || region.querySelector(`[data-conflict-id="${conflict.id}"]`)) return;
+  const field = conflict.field === "description" ? "description" : conflict.field;
+  const text = h("textarea", {
+    class: "conflict-text",
+    readOnly: true,
+    rows: 4,
+    value: conflict.mine,
+    attrs: { "aria-label": `Your ${field} that was not saved` },
+  });
+  const copy = h("button", {
+    class: "button",
+    type: "button",
+    textContent: "Copy",
+    on: {
+      click: async () => {
+        text.select();
+        try {
+          await navigator.clipboard.writeText(conflict.mine);
+          copy.textContent = "Copied";
+        } catch {
+          copy.textContent = "Selected: press Ctrl+C";
+        }
+      },
+    },
+  });
+  const item = h(
+    "div",
+    {
+      class: "toast conflict-record",
+      attrs: { role: "alert", "data-conflict-id": conflict.id },
+    },
+    h("span", { class: "toast-icon", attrs: { "aria-hidden": "true" } }, "!"),
+    h(
+      "div",
+      { class: "conflict-body" },
+      h("p", {
+        class: "toast-text",
+        textContent: `Someone else changed the ${field} of “${conflict.label}” while you ` +
+          `did; theirs was kept. Yours is here until you dismiss it:`,
+      }),
+      text,
+      h(
+        "div",
+        { class: "conflict-actions" },
+        copy,
+        h("button", {
+          class: "button",
+          type: "button",
+          textContent: "Dismiss",
+          on: {
+            click: () => {
+              dismiss();
+              item.remove();
+            },
+          },
+        }),
+      ),
+    ),
+  );
+  region.append(item);
 }
 
 /** @param {string} text */

@@ -65,6 +65,7 @@ export interface Config {
   pruneIntervalMs: number;
   shutdownTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "silent";
+  logFormat: "text" | "json";
 }
 
 type Kind = "int" | "bool" | "string" | "list";
@@ -369,6 +370,14 @@ export const OPTIONS: Option[] = [
     default: "info",
     choices: ["debug", "info", "warn", "silent"],
     help: "log verbosity",
+  },
+  {
+    key: "logFormat",
+    env: "LOG_FORMAT",
+    kind: "string",
+    default: "text",
+    choices: ["text", "json"],
+    help: "log lines as text, or one JSON object each",
   },
 ];
 

@@ -4,7 +4,7 @@
  * so a typo is an error rather than a silent no-op.
  */
 import { z } from "zod";
-import { NAME_MAX, TITLE_MAX, textProblem } from "../static/js/text_rules.js";
+import { NAME_MAX, textProblem, TITLE_MAX } from "../static/js/text_rules.js";
 import { badRequest } from "./errors.ts";
 
 // Control characters, C0 and C1 (NUL cuts text short in SQLite and in many clients), and lone
@@ -72,6 +72,9 @@ export const moveTaskSchema = z.strictObject({ listId: id, position, version: ve
 export const loginSchema = z.strictObject({
   email: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(1024),
+});
+export const resetPasswordSchema = z.strictObject({
+  password: z.string().min(8, "must be at least 8 characters").max(1024),
 });
 export const signupSchema = z.strictObject({
   email: z.email().max(254),

@@ -7,7 +7,7 @@
 import { type Config, ConfigError } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import type { Services } from "./http/context.ts";
-import { log, setLogLevel } from "./log.ts";
+import { log, setLogFormat, setLogLevel } from "./log.ts";
 import { CLOSE_REASONS } from "./realtime/close_reasons.ts";
 import { closeServices, createServices } from "./services.ts";
 
@@ -38,6 +38,7 @@ function listenError(config: Config, error: unknown): string {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat);
   const services = await createServices(config);
   const { store, registry } = services;
   const app = createApp(services);

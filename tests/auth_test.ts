@@ -16,6 +16,8 @@ import {
   TEST_STORE,
   type TestServer,
 } from "./helpers.ts";
+import { WsClient } from "./ws_helpers.ts";
+import { CLOSE_REASONS } from "../src/realtime/close_reasons.ts";
 
 const NORMAL = { demo: false, seed: true } as const;
 
@@ -491,4 +493,69 @@ Deno.test("an address listed in ADMIN_EMAILS cannot be claimed by signing up, in
   assert.equal(me.isAdmin, true);
   // Other addresses sign up as before.
   await expectStatus(await signup(server, "carol.new@example.com"), 201);
+});
+
+Deno.test("an admin resets a password: the old one and every session of the account stop working at once", async () => {
+  await using server = await startTestServer({ ...NORMAL, adminEmails: ["alice@example.com"] });
+  const admin = await server.login("alice@example.com");
+  const bob = await server.login("bob@example.com");
+  const stream = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${bob}`,
+  });
+  await stream.nextData();
+  const reset = await expectStatus(
+    await server.request("/admin/users/user-2/password", {
+      method: "POST",
+      json: { password: "a new long password" },
+      token: admin,
+    }),
+    200,
+  );
+  assert.equal(reset.sessionsEnded, 1);
+  assert.equal((await stream.nextData()).json.reason, "unauthorized", "his stream is closed");
+  assert.equal(await stream.next(), null);
+  await expectError(await server.request("/me", { token: bob }), 401, "unauthorized");
+  const login = (password: string) =>
+    server.request("/login", { method: "POST", json: { email: "bob@example.com", password } });
+  await expectError(await login("liveboard"), 401, "unauthorized");
+  await expectStatus(await login("a new long password"), 200);
+  await expectError(
+    await server.request("/admin/users/user-nobody/password", {
+      method: "POST",
+      json: { password: "a new long password" },
+      token: admin,
+    }),
+    404,
+    "user_not_found",
+  );
+});
+
+Deno.test("a deactivated account cannot sign in and its sockets close; reactivated, it can again", async () => {
+  await using server = await startTestServer({ ...NORMAL, adminEmails: ["alice@example.com"] });
+  const admin = await server.login("alice@example.com");
+  const carol = await server.login("carol@example.com");
+  const ws = await WsClient.open(server, { token: carol });
+  const post = (path: string, token = admin) => server.request(path, { method: "POST", token });
+  const done = await expectStatus(await post("/admin/users/user-3/deactivate"), 200);
+  assert.equal(done.sessionsEnded, 1);
+  const closed = await ws.closed;
+  assert.equal(closed.code, CLOSE_REASONS.unauthorized.code);
+  const login = () =>
+    server.request("/login", {
+      method: "POST",
+      json: { email: "carol@example.com", password: "liveboard" },
+    });
+  await expectError(await login(), 403, "account_deactivated");
+  // A wrong password is the usual 401: a guesser learns nothing about the account.
+  const wrong = await server.request("/login", {
+    method: "POST",
+    json: { email: "carol@example.com", password: "not hers" },
+  });
+  await expectError(wrong, 401, "unauthorized");
+  await expectStatus(await post("/admin/users/user-3/activate"), 200);
+  await expectStatus(await login(), 200);
+  // Only admins may, and not on themselves.
+  const bob = await server.login("bob@example.com");
+  await expectError(await post("/admin/users/user-3/deactivate", bob), 403, "forbidden");
+  await expectError(await post("/admin/users/user-1/deactivate"), 403, "forbidden");
 });

@@ -571,7 +571,10 @@ Deno.test({
     await input.fill("Sent once, answered late");
     await input.press("Enter");
 
-    await waitFor(async () => lost >= 2, { what: "the outbox retrying", timeoutMs: 10_000 });
+    await waitFor(() => Promise.resolve(lost >= 2), {
+      what: "the outbox retrying",
+      timeoutMs: 10_000,
+    });
     await alice.page.waitForSelector('#badge[data-pending="0"]', { timeout: 5000 });
     assert.equal(keys.length, 2);
     assert.ok(keys[0], "the change carries an idempotency key");

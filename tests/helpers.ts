@@ -210,7 +210,10 @@ export async function spawnServer(
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       output += text;
-      const match = output.match(/Liveboard listening on (http:\/\/\S+).*\nconfig: .*\n/);
+      // The two start-up lines, as text or as JSON (LOG_FORMAT=json).
+      const match = output.match(
+        /Liveboard listening on (http:\/\/[^\s"]+)[^\n]*\n[^\n]*config[^\n]*\n/,
+      );
       if (match) resolve(match[1]);
     }
   };

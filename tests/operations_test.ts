@@ -89,3 +89,18 @@ Deno.test("a body that does not arrive within BODY_TIMEOUT_MS gets 408 and its c
   assert.ok(elapsed >= 250 && elapsed < 3000, `answered after ${elapsed} ms`);
   connection.close();
 });
+
+Deno.test("every answer carries an X-Request-Id: the client's when usable, else a new one", async () => {
+  await using server = await startTestServer();
+  const chosen = await server.request("/healthz", { headers: { "x-request-id": "lb-7f3a" } });
+  assert.equal(chosen.headers.get("x-request-id"), "lb-7f3a");
+  await chosen.body?.cancel();
+  for (const headers of [{}, { "x-request-id": "not usable!" }] as Record<string, string>[]) {
+    const fresh = await server.request("/healthz", { headers });
+    assert.match(fresh.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    await fresh.body?.cancel();
+  }
+  const refused = await server.request("/nothing/here");
+  assert.ok(refused.headers.get("x-request-id"), "errors too");
+  await refused.body?.cancel();
+});

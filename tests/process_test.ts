@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { expectStatus, type ServerProcess, spawnServer } from "./helpers.ts";
+import {
+  expectStatus,
+  type ServerProcess,
+  spawnServer,
+  startTestServer,
+  TEST_STORE,
+} from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN_FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
@@ -112,6 +118,48 @@ Deno.test("main.ts serves in demo mode and exits 0 on SIGTERM with a stream open
     assert.match(output, /sse \S+ open user=user-guest/, "a log line per connection open");
     assert.match(output, /sse \S+ closed reason=shutdown/, "and close");
     assert.match(output, /stopped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("with LOG_FORMAT=json every line is one JSON object; a request's has its id, route, status, time and user", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "liveboard-process-" });
+  try {
+    const args = ["run", ...RUN_FLAGS, "main.ts", "--port=0", `--database-url=${dir}/json.db`];
+    const env = { NO_COLOR: "1", LOG_FORMAT: "json", SEED: "true", PBKDF2_ITERATIONS: "1000" };
+    const { code, output } = await withChildProcessServer(
+      Deno.execPath(),
+      args,
+      env,
+      async ({ url, output }) => {
+        const login = await fetch(`${url}/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "alice@example.com", password: "liveboard" }),
+        });
+        const { token } = await expectStatus(login, 200);
+        const response = await fetch(`${url}/tasks/task-1`, {
+          headers: { authorization: `Bearer ${token}`, "x-request-id": "trace-42" },
+        });
+        assert.equal(response.headers.get("x-request-id"), "trace-42", "echoed");
+        await expectStatus(response, 200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const lines = output().trim().split("\n").map((line) => JSON.parse(line));
+        assert.match(lines[0].msg, /^Liveboard listening on http/);
+        const request = lines.find((line) => line.requestId === "trace-42");
+        assert.ok(request, output());
+        assert.equal(request.level, "info");
+        assert.equal(request.method, "GET");
+        assert.equal(request.route, "/tasks/:id");
+        assert.equal(request.status, 200);
+        assert.equal(typeof request.durationMs, "number");
+        assert.equal(request.userId, "user-1");
+        assert.match(request.time, /^\d{4}-\d{2}-\d{2}T/);
+      },
+    );
+    assert.equal(code, 0);
+    for (const line of output.trim().split("\n")) JSON.parse(line); // the shutdown lines too
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -260,4 +308,59 @@ Deno.test({
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "main.ts backup copies a serving SQLite database consistently, and the copy serves the same board",
+  ignore: TEST_STORE !== "sqlite",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "liveboard-backup-" });
+    try {
+      await using server = await startTestServer({ demo: false, seed: true });
+      const token = await server.login("alice@example.com");
+      const made = await expectStatus(
+        await server.request("/tasks", {
+          method: "POST",
+          json: { listId: "list-todo", title: "In the backup" },
+          token,
+        }),
+        201,
+      );
+      const backup = (args: string[]) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", ...RUN_FLAGS, "main.ts", "backup", ...args],
+          cwd: ROOT,
+          env: { NO_COLOR: "1" },
+        }).output();
+      const copy = `${dir}/nested/copy.db`;
+      const done = await backup([copy, "--database-url", server.config.databaseUrl]);
+      const said = new TextDecoder().decode(done.stdout) + new TextDecoder().decode(done.stderr);
+      assert.equal(done.code, 0, said);
+      assert.match(said, /backed up/);
+      // A second backup to the same file is refused rather than overwriting it.
+      const again = await backup([copy, "--database-url", server.config.databaseUrl]);
+      assert.equal(again.code, 1);
+      assert.match(new TextDecoder().decode(again.stderr), /exists already/);
+      const postgres = await backup([
+        `${dir}/pg.db`,
+        "--database-url",
+        "postgres://x@127.0.0.1/db",
+      ]);
+      assert.equal(postgres.code, 2);
+      assert.match(new TextDecoder().decode(postgres.stderr), /pg_dump/);
+      // Restored: a server on the copy has the task and the log.
+      await using restored = await startTestServer({ databaseUrl: copy, demo: false });
+      const task = await expectStatus(
+        await restored.request(`/tasks/${made.id}`, {
+          token: await restored.login("alice@example.com"),
+        }),
+        200,
+      );
+      assert.equal(task.title, "In the backup");
+      assert.equal(await restored.services.store.cursor(), await server.services.store.cursor());
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

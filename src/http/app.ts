@@ -26,10 +26,17 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 const SECURITY_HEADER_ENTRIES = Object.entries(SECURITY_HEADERS);
 
+/** A request id a client may choose: up to 100 letters, digits or `_-.:`. */
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
+    // The client's request id when it sent a usable one (a proxy's, say), else a new one; echoed
+    // in the answer and written in the request's log line, so the two can be matched.
+    const sent = c.req.header("x-request-id");
+    const requestId = sent && REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
     // The request line is timed and built only when info lines are written at all: it is
     // per-request work on the hot path.
     const logging = log.enabled("info");
@@ -43,9 +50,17 @@ export function createApp(services: Services): Hono<AppEnv> {
       c.res.headers.set("content-length", String(length));
     }
     for (const [name, value] of SECURITY_HEADER_ENTRIES) c.res.headers.set(name, value);
+    c.res.headers.set("x-request-id", requestId);
     if (logging) {
-      const ms = (performance.now() - started).toFixed(1);
-      log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`);
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`, {
+        requestId,
+        method: c.req.raw.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        durationMs: ms,
+        userId: c.get("caller")?.user.id,
+      });
     }
   });
 

@@ -1,11 +1,16 @@
 /**
  * Operations: `GET /healthz` (open: store and Redis reachable, relay lag; 503 when the store is
- * not, so a balancer stops routing here) and `GET /admin/connections` (admins; open in demo
- * mode: this instance's connections, and every instance's in cross-instance mode).
+ * not, so a balancer stops routing here), `GET /admin/connections` (admins; open in demo mode:
+ * this instance's connections, and every instance's in cross-instance mode), and the account
+ * operations an operator needs (admins, and never in demo mode): reset a password, deactivate
+ * and reactivate an account. Both end the account's sessions, and so its streams and sockets,
+ * on every instance.
  */
 import { Hono } from "hono";
-import { forbidden } from "../errors.ts";
-import { type AppEnv, requireCaller, type Services } from "./context.ts";
+import { hashPassword } from "../auth.ts";
+import { DomainError, forbidden } from "../errors.ts";
+import { parseInput, resetPasswordSchema } from "../schemas.ts";
+import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
 
 export function adminRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -51,6 +56,47 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
         instances,
       },
     });
+  });
+
+  /** The caller may change accounts: an admin, and not in demo mode (where everyone is one). */
+  const requireOperator = (c: AppContext) => {
+    if (!c.get("caller").isAdmin || config.demo) {
+      throw forbidden("Only administrators can change accounts (and never in demo mode)");
+    }
+  };
+  const userNotFound = (id: string) =>
+    new DomainError("user_not_found", `No account has the id "${id}"`);
+  /** Ends every session of the account: its requests get 401, its streams and sockets close. */
+  const endSessionsOf = async (userId: string) => {
+    const ended = await store.deleteUserSessions(userId);
+    services.control.endSessions(ended);
+    return ended.length;
+  };
+
+  app.post("/admin/users/:id/password", requireCaller(services), async (c) => {
+    requireOperator(c);
+    const { password } = parseInput(resetPasswordSchema, await jsonBody(c, services));
+    const userId = c.req.param("id");
+    const hash = await hashPassword(password, config.pbkdf2Iterations);
+    if (!await store.setPassword(userId, hash)) throw userNotFound(userId);
+    return c.json({ ok: true, sessionsEnded: await endSessionsOf(userId) });
+  });
+
+  app.post("/admin/users/:id/deactivate", requireCaller(services), async (c) => {
+    requireOperator(c);
+    const userId = c.req.param("id");
+    if (userId === c.get("caller").user.id) {
+      throw new DomainError("forbidden", "You cannot deactivate your own account");
+    }
+    if (!await store.setDeactivated(userId, true)) throw userNotFound(userId);
+    return c.json({ ok: true, sessionsEnded: await endSessionsOf(userId) });
+  });
+
+  app.post("/admin/users/:id/activate", requireCaller(services), async (c) => {
+    requireOperator(c);
+    const userId = c.req.param("id");
+    if (!await store.setDeactivated(userId, false)) throw userNotFound(userId);
+    return c.json({ ok: true });
   });
 
   return app;

@@ -69,6 +69,10 @@ export function authRoutes(services: Services): Hono<AppEnv> {
     const valid = await verifyPassword(input.password, hash);
     if (!found?.passwordHash || !valid) throw unauthorized("Wrong email or password");
     throttle.succeeded(input.email, address);
+    // Told only to whoever knows the password: a guesser learns nothing about the account.
+    if (found.deactivated) {
+      throw new AppError(403, "account_deactivated", "This account was deactivated by an operator");
+    }
     return startSession(c, found.user, 200);
   });
 

@@ -191,7 +191,10 @@ export interface Store {
   // Accounts and sessions. Emails are compared whatever their letter case.
   /** Creates an account; `email_taken` when the email (in any case) has one. */
   createUser(input: { email: string; name: string; passwordHash: string }): Promise<User>;
-  findUserByEmail(email: string): Promise<{ user: User; passwordHash: string | null } | null>;
+  /** The account with its password hash, and whether an operator deactivated it. */
+  findUserByEmail(
+    email: string,
+  ): Promise<{ user: User; passwordHash: string | null; deactivated: boolean } | null>;
   getUser(id: string): Promise<User | null>;
   createSession(tokenHash: string, userId: string, expiresAt: Date): Promise<void>;
   /** The user of an unexpired session, or null. */
@@ -199,6 +202,12 @@ export interface Store {
   deleteSession(tokenHash: string): Promise<void>;
   /** Which of these sessions exist and have not expired. */
   existingSessions(tokenHashes: string[]): Promise<Set<string>>;
+  /** Operators: sets an account's password hash; false when there is no such account. */
+  setPassword(userId: string, passwordHash: string): Promise<boolean>;
+  /** Operators: (de)activates an account; false when there is no such account. */
+  setDeactivated(userId: string, deactivated: boolean): Promise<boolean>;
+  /** Deletes every session of the account; returns their token hashes (to end their streams). */
+  deleteUserSessions(userId: string): Promise<string[]>;
   /** Deletes the sessions that have expired; returns their token hashes. */
   deleteExpiredSessions(): Promise<string[]>;
 

@@ -128,6 +128,10 @@ const MIGRATIONS: string[] = [
   -- The log's head when the member was added: they may replay only from their own member_added.
   ALTER TABLE board_members ADD COLUMN added_after bigint NOT NULL DEFAULT 0;
   `,
+  // 4: accounts an operator deactivated (they cannot sign in; their sessions were ended).
+  `
+  ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
+  `,
 ];
 
 /** Creates the schema if needed and brings it to the newest version, once across instances. */

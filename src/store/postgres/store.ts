@@ -226,7 +226,34 @@ export class PostgresStore implements Store {
     const [row] = await this.db.read((sql) =>
       sql`SELECT * FROM users WHERE lower(email) = lower(${email})`
     );
-    return row ? { user: toUser(row), passwordHash: row.password_hash ?? null } : null;
+    return row
+      ? {
+        user: toUser(row),
+        passwordHash: row.password_hash ?? null,
+        deactivated: row.deactivated_at !== null,
+      }
+      : null;
+  }
+
+  async setPassword(userId: string, passwordHash: string): Promise<boolean> {
+    const result = await this.db.read((sql) =>
+      sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`
+    );
+    return result.count > 0;
+  }
+
+  async setDeactivated(userId: string, deactivated: boolean): Promise<boolean> {
+    const result = await this.db.read((sql) =>
+      sql`UPDATE users SET deactivated_at = ${deactivated ? now() : null} WHERE id = ${userId}`
+    );
+    return result.count > 0;
+  }
+
+  async deleteUserSessions(userId: string): Promise<string[]> {
+    const rows = await this.db.read((sql) =>
+      sql`DELETE FROM sessions WHERE user_id = ${userId} RETURNING token_hash`
+    );
+    return rows.map((row) => row.token_hash as string);
   }
 
   async getUser(id: string) {

@@ -172,9 +172,39 @@ export class SqliteStore implements Store {
     const row = this.#db.get("SELECT * FROM users WHERE email = ?", email);
     return Promise.resolve(
       row
-        ? { user: toUser(row), passwordHash: (row.password_hash as string | null) ?? null }
+        ? {
+          user: toUser(row),
+          passwordHash: (row.password_hash as string | null) ?? null,
+          deactivated: row.deactivated_at !== null,
+        }
         : null,
     );
+  }
+
+  setPassword(userId: string, passwordHash: string): Promise<boolean> {
+    const result = this.#db.run(
+      "UPDATE users SET password_hash = ? WHERE id = ?",
+      passwordHash,
+      userId,
+    );
+    return Promise.resolve(Number(result.changes) > 0);
+  }
+
+  setDeactivated(userId: string, deactivated: boolean): Promise<boolean> {
+    const result = this.#db.run(
+      "UPDATE users SET deactivated_at = ? WHERE id = ?",
+      deactivated ? now() : null,
+      userId,
+    );
+    return Promise.resolve(Number(result.changes) > 0);
+  }
+
+  deleteUserSessions(userId: string): Promise<string[]> {
+    const rows = this.#db.all(
+      "DELETE FROM sessions WHERE user_id = ? RETURNING token_hash",
+      userId,
+    );
+    return Promise.resolve(rows.map((row) => String(row.token_hash)));
   }
 
   getUser(id: string) {

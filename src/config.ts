@@ -66,6 +66,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "silent";
   logFormat: "text" | "json";
+  metricsToken: string;
 }
 
 type Kind = "int" | "bool" | "string" | "list";
@@ -78,6 +79,8 @@ interface Option {
   max?: number;
   choices?: readonly string[];
   secret?: boolean;
+  /** Never printed: the start-up line shows `***` when it is set. */
+  hidden?: boolean;
   help: string;
 }
 
@@ -379,6 +382,14 @@ export const OPTIONS: Option[] = [
     choices: ["text", "json"],
     help: "log lines as text, or one JSON object each",
   },
+  {
+    key: "metricsToken",
+    env: "METRICS_TOKEN",
+    kind: "string",
+    default: "",
+    hidden: true,
+    help: "a Bearer token that may read /metrics (admins' sessions may too)",
+  },
 ];
 
 /** A setting that could not be parsed; its message names the setting and the value. */
@@ -442,7 +453,8 @@ function parseValue(option: Option, raw: string): unknown {
     }
     case "string": {
       const v = raw.trim();
-      if (v === "") throw bad("must not be empty");
+      // A setting whose default is empty is optional (METRICS_TOKEN); the others need a value.
+      if (v === "" && option.default !== "") throw bad("must not be empty");
       if (option.choices && !option.choices.includes(v)) {
         throw bad(`expected one of ${option.choices.join(", ")}`);
       }
@@ -561,6 +573,7 @@ export function describeConfig(config: Config): string {
   return OPTIONS.map((o) => {
     const value = config[o.key];
     const text = Array.isArray(value) ? value.join(",") : String(value);
+    if (o.hidden) return `${o.env}=${text ? "***" : ""}`;
     return `${o.env}=${o.secret ? redact(text) : text}`;
   }).join(" ");
 }

@@ -7,6 +7,7 @@
  */
 import { Actions } from "./actions.ts";
 import { SessionCache } from "./auth.ts";
+import { Metrics } from "./metrics.ts";
 import { type Config, ConfigError, storeKind } from "./config.ts";
 import type { Services } from "./http/context.ts";
 import type { Bus } from "./realtime/bus.ts";
@@ -85,7 +86,9 @@ export async function createServices(config: Config): Promise<Services> {
   const presence: Presence = redisPresence ?? new MemoryPresence();
   const roomChannel = redis ? new RedisRoomChannel(redis, instanceId) : undefined;
   const exitAfterCommit = config.testFaults.includes("exit_after_commit");
+  const metrics = new Metrics({ registry, store, redis, relay: relayBus?.relay });
   store.onCommit((event) => {
+    metrics.committed();
     // Test-only: die between COMMIT and publish, as a killed instance would.
     if (exitAfterCommit) Deno.exit(86);
     bus.publish(event);
@@ -110,6 +113,7 @@ export async function createServices(config: Config): Promise<Services> {
     control,
     redis,
     relay: relayBus?.relay,
+    metrics,
     actions,
     sse: new SseTransport(store, bus, registry, {
       heartbeatMs: config.sseHeartbeatMs,

@@ -1,6 +1,13 @@
 /** Operations endpoints and static files: /healthz, the placeholder page, HEAD and 404s. */
 import assert from "node:assert/strict";
-import { expectError, expectStatus, startTestServer, TEST_STORE } from "./helpers.ts";
+import {
+  expectError,
+  expectStatus,
+  openSse,
+  startTestServer,
+  TEST_STORE,
+  waitFor,
+} from "./helpers.ts";
 
 Deno.test("GET /healthz answers ok with the cursor and transports, without a session", async () => {
   await using server = await startTestServer({ demo: false, transports: ["sse", "poll"] });
@@ -103,4 +110,89 @@ Deno.test("every answer carries an X-Request-Id: the client's when usable, else 
   const refused = await server.request("/nothing/here");
   assert.ok(refused.headers.get("x-request-id"), "errors too");
   await refused.body?.cancel();
+});
+
+/** Parses the Prometheus text exposition format: the samples, checked against their # TYPE. */
+function parseExposition(text: string): Map<string, number> {
+  const types = new Map<string, string>();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (comment) {
+      if (comment[1] === "TYPE") {
+        assert.match(comment[3], /^(counter|gauge|histogram|summary|untyped)$/, line);
+        types.set(comment[2], comment[3]);
+      }
+      continue;
+    }
+    const sample =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)( \d+)?$/
+        .exec(line);
+    assert.ok(sample, `not a sample line: ${line}`);
+    const [, name, labels = "", value] = sample;
+    const family = name.replace(/_(bucket|sum|count|total)$/, "");
+    assert.ok(types.has(name) || types.has(family), `no # TYPE for ${name}`);
+    const number = Number(value.replace("+Inf", "Infinity"));
+    assert.ok(!Number.isNaN(number), line);
+    samples.set(name + labels, number);
+  }
+  return samples;
+}
+
+Deno.test("GET /metrics is the Prometheus text format, for METRICS_TOKEN and admins only", async () => {
+  await using server = await startTestServer({
+    demo: false,
+    seed: true,
+    metricsToken: "scrape-secret",
+    adminEmails: ["alice@example.com"],
+  });
+  const alice = await server.login("alice@example.com");
+  const bob = await server.login("bob@example.com");
+  const stream = await openSse(server, "/boards/board-1/events", {
+    authorization: `Bearer ${bob}`,
+  });
+  await stream.nextData();
+  await expectStatus(
+    await server.request("/tasks", {
+      method: "POST",
+      json: { listId: "list-todo", title: "Counted" },
+      token: bob,
+    }),
+    201,
+  );
+  await stream.nextData(); // delivered over SSE
+  const response = await server.request("/metrics", { token: "scrape-secret" });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /^text\/plain/);
+  const samples = parseExposition(await response.text());
+  assert.equal(samples.get('liveboard_connections{transport="sse"}'), 1);
+  assert.ok(samples.get("liveboard_events_committed_total")! >= 1);
+  assert.ok(samples.get('liveboard_events_delivered_total{transport="sse"}')! >= 1);
+  assert.equal(
+    samples.get('liveboard_http_requests_total{route="/tasks",method="POST",status="201"}'),
+    1,
+  );
+  assert.equal(samples.get("liveboard_store_up"), 1);
+  assert.ok(samples.get("liveboard_process_resident_memory_bytes")! > 0);
+  await stream.close();
+  // Closes are counted by reason once the registry has let the stream go.
+  await waitFor(async () => {
+    const again = parseExposition(
+      await (await server.request("/metrics", { token: alice })).text(),
+    );
+    return (again.get('liveboard_connection_closes_total{transport="sse",reason="client_gone"}') ??
+      0) >= 1;
+  }, { what: "the close counted" });
+  // An admin's session may read it; others may not.
+  const byAdmin = await server.request("/metrics", { token: alice });
+  assert.equal(byAdmin.status, 200);
+  await byAdmin.body?.cancel();
+  await expectError(await server.request("/metrics", { token: bob }), 403, "forbidden");
+  await expectError(
+    await server.request("/metrics", { token: "wrong-secret" }),
+    401,
+    "unauthorized",
+  );
+  await expectError(await server.request("/metrics"), 401, "unauthorized");
 });

@@ -37,10 +37,10 @@ export function createApp(services: Services): Hono<AppEnv> {
     // in the answer and written in the request's log line, so the two can be matched.
     const sent = c.req.header("x-request-id");
     const requestId = sent && REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
-    // The request line is timed and built only when info lines are written at all: it is
-    // per-request work on the hot path.
+    // The request line is built only when info lines are written at all: it is per-request
+    // work on the hot path.
     const logging = log.enabled("info");
-    const started = logging ? performance.now() : 0;
+    const started = performance.now();
     await next();
     // Hono answers HEAD with the GET handler's headers and drops the body; say how long that
     // body is rather than letting the runtime announce 0. (Streams answer HEAD without one.)
@@ -51,8 +51,10 @@ export function createApp(services: Services): Hono<AppEnv> {
     }
     for (const [name, value] of SECURITY_HEADER_ENTRIES) c.res.headers.set(name, value);
     c.res.headers.set("x-request-id", requestId);
+    const elapsed = performance.now() - started;
+    services.metrics.request(c.req.routePath, c.req.raw.method, c.res.status, elapsed / 1000);
     if (logging) {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const ms = Math.round(elapsed * 10) / 10;
       log.info(`${c.req.raw.method} ${c.req.path} ${c.res.status} ${ms}ms`, {
         requestId,
         method: c.req.raw.method,

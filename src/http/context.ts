@@ -9,6 +9,7 @@ import type { Control } from "../realtime/control.ts";
 import type { Presence } from "../realtime/presence.ts";
 import type { RedisLink } from "../realtime/redis.ts";
 import type { EventRelay } from "../realtime/relay.ts";
+import type { Metrics } from "../metrics.ts";
 import type { LongPolling } from "../realtime/polling.ts";
 import type { SseTransport } from "../realtime/sse.ts";
 import type { WebSocketTransport } from "../realtime/ws.ts";
@@ -29,6 +30,7 @@ export interface Services {
   /** Cross-instance mode only: the Redis link and the event relay. */
   redis?: RedisLink;
   relay?: EventRelay;
+  metrics: Metrics;
   actions: Actions;
   sse: SseTransport;
   longPolling: LongPolling;

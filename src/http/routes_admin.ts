@@ -7,7 +7,7 @@
  * on every instance.
  */
 import { Hono } from "hono";
-import { hashPassword } from "../auth.ts";
+import { authenticate, hashPassword } from "../auth.ts";
 import { DomainError, forbidden } from "../errors.ts";
 import { parseInput, resetPasswordSchema } from "../schemas.ts";
 import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
@@ -41,6 +41,20 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
       }),
       transports: config.transports,
     }, healthy ? 200 : 503);
+  });
+
+  // For a Prometheus scraper: its Bearer METRICS_TOKEN, or an admin's session.
+  app.get("/metrics", async (c) => {
+    const token = config.metricsToken;
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!token || !bearer || !sameText(bearer, token)) {
+      const caller = await authenticate(c.req.raw, services.sessions, config);
+      if (!caller.isAdmin) {
+        throw forbidden("Only administrators (or METRICS_TOKEN) can read metrics");
+      }
+    }
+    const { text, contentType } = await services.metrics.scrape();
+    return c.body(text, 200, { "content-type": contentType });
   });
 
   app.get("/admin/connections", requireCaller(services), async (c) => {
@@ -100,4 +114,12 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** Compares two texts in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let difference = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) difference |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return difference === 0;
 }

@@ -28,6 +28,10 @@ export interface ConnectionCounts {
 
 export class ConnectionRegistry {
   #connections = new Map<string, Connection>();
+  /** Connections closed since start, by transport and reason (for /metrics). */
+  readonly closes = new Map<string, number>();
+  /** Events delivered since start, by transport (for /metrics). */
+  readonly delivered = { sse: 0, websocket: 0, longpoll: 0 };
   #byUser = new Map<string, Set<Connection>>();
   #stoppedFor?: CloseReason;
 
@@ -52,6 +56,8 @@ export class ConnectionRegistry {
     const mine = this.#byUser.get(connection.userId);
     mine?.delete(connection);
     if (mine?.size === 0) this.#byUser.delete(connection.userId);
+    const key = `${connection.transport}\n${reason.name}`;
+    this.closes.set(key, (this.closes.get(key) ?? 0) + 1);
     log.info(`${connection.transport} ${connection.id} closed reason=${reason.name}`);
     return true;
   }

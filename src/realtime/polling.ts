@@ -179,6 +179,7 @@ class LongPollWaiter implements Connection {
         }
         const data = page.events;
         if (data.length > 0) {
+          this.polling.registry.delivered.longpoll += data.length;
           return this.#finish({ data, timeout: false, cursor: data[data.length - 1].id });
         }
       } while (this.#readAgain && !this.#done);

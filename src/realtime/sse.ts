@@ -228,6 +228,7 @@ class SseConnection implements Connection {
 
   #onEvent(published: PublishedEvent, catchingUp: boolean): void {
     this.#write(sseFrame(published), catchingUp);
+    this.sse.registry.delivered.sse++;
     const { id, type, boardId } = published.event;
     if (type === "board_deleted") this.#leave(boardId, CLOSE_REASONS.boardDeleted);
     // A removal replayed from before the membership check was undone since (the caller is a

@@ -177,6 +177,7 @@ function onEvent(
   checkedAt: number,
 ): void {
   connection.sendEvent(published);
+  connection.ws.registry.delivered.websocket++;
   checkAccess(connection, boardId, published, checkedAt);
 }
 

@@ -11,7 +11,7 @@ import {
   type ServerProcess,
   spawnServer,
   startTestServer,
-  TEST_STORE,
+  testDatabase,
 } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -313,11 +313,17 @@ Deno.test({
 Deno.test({
   name:
     "main.ts backup copies a serving SQLite database consistently, and the copy serves the same board",
-  ignore: TEST_STORE !== "sqlite",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "liveboard-backup-" });
+    // SQLite in both test passes: the backup is SQLite's (PostgreSQL's is pg_dump).
+    const database = await testDatabase("sqlite");
     try {
-      await using server = await startTestServer({ demo: false, seed: true });
+      await using server = await startTestServer({
+        demo: false,
+        seed: true,
+        databaseUrl: database.databaseUrl,
+        databaseSchema: database.databaseSchema,
+      });
       const token = await server.login("alice@example.com");
       const made = await expectStatus(
         await server.request("/tasks", {
@@ -361,6 +367,7 @@ Deno.test({
       assert.equal(await restored.services.store.cursor(), await server.services.store.cursor());
     } finally {
       await Deno.remove(dir, { recursive: true });
+      await database.drop();
     }
   },
 });

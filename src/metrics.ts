@@ -2,7 +2,8 @@
  * Metrics in the Prometheus text format (`npm:prom-client`) for `GET /metrics`: HTTP requests by
  * route, method and status with their latency; live connections by transport; events committed
  * here and delivered by each transport; connection closes by transport and reason (slow
- * consumers among them); relay lag, Redis and store health when scaled out; process memory.
+ * consumers among them); the time from commit to fan-out; relay lag, Redis and store health when
+ * scaled out; process memory.
  * What is counted elsewhere anyway (connections, closes, deliveries, the relay) is read when
  * scraped, so the hot paths pay nothing for it; only requests and commits are counted here.
  */
@@ -10,7 +11,7 @@ import client from "prom-client";
 import type { ConnectionRegistry } from "./realtime/connections.ts";
 import type { RedisLink } from "./realtime/redis.ts";
 import type { EventRelay } from "./realtime/relay.ts";
-import type { Store } from "./store/store.ts";
+import type { BoardEvent, Store } from "./store/store.ts";
 
 /** What the collectors read when scraped. */
 export interface MetricSources {
@@ -32,6 +33,13 @@ export class Metrics {
     name: "liveboard_http_request_duration_seconds",
     help: "Time to answer an HTTP request (streams: to their first byte), by route and method",
     labelNames: ["route", "method"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly #fanout = new client.Histogram({
+    name: "liveboard_event_fanout_seconds",
+    help: "From an event's commit to its hand-over to every connection following its board " +
+      "here (through Redis and the relay for events of other instances)",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
@@ -131,6 +139,11 @@ export class Metrics {
   request(route: string, method: string, status: number, seconds: number): void {
     this.#requests.inc({ route, method, status: String(status) });
     this.#latency.observe({ route, method }, seconds);
+  }
+
+  /** One event handed to every local connection that follows its board. */
+  fannedOut(event: BoardEvent): void {
+    this.#fanout.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
   }
 
   /** One event committed by this instance. */

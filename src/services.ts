@@ -79,7 +79,8 @@ export async function createServices(config: Config): Promise<Services> {
     })
     : undefined;
   await relayBus?.start();
-  const bus: Bus = relayBus ?? new MemoryBus();
+  const memoryBus = relayBus ? relayBus.local : new MemoryBus();
+  const bus: Bus = relayBus ?? memoryBus;
   const redisPresence = redis
     ? new RedisPresence(redis, { instanceId, ttlMs: config.presenceTtlMs })
     : undefined;
@@ -87,6 +88,7 @@ export async function createServices(config: Config): Promise<Services> {
   const roomChannel = redis ? new RedisRoomChannel(redis, instanceId) : undefined;
   const exitAfterCommit = config.testFaults.includes("exit_after_commit");
   const metrics = new Metrics({ registry, store, redis, relay: relayBus?.relay });
+  memoryBus.onFannedOut = (event) => metrics.fannedOut(event);
   store.onCommit((event) => {
     metrics.committed();
     // Test-only: die between COMMIT and publish, as a killed instance would.

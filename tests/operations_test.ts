@@ -174,6 +174,8 @@ Deno.test("GET /metrics is the Prometheus text format, for METRICS_TOKEN and adm
     1,
   );
   assert.equal(samples.get("liveboard_store_up"), 1);
+  assert.ok(samples.get("liveboard_event_fanout_seconds_count")! >= 1, "fan-out timed");
+  assert.ok(samples.has('liveboard_event_fanout_seconds_bucket{le="0.01"}'));
   assert.ok(samples.get("liveboard_process_resident_memory_bytes")! > 0);
   await stream.close();
   // Closes are counted by reason once the registry has let the stream go.

@@ -24,6 +24,8 @@ interface Fanout {
 }
 
 export class MemoryBus implements Bus {
+  /** Told when an event has been handed to every listener it had (the metrics' fan-out time). */
+  onFannedOut: (event: BoardEvent) => void = () => {};
   #listeners = new Map<string, Set<EventListener>>();
   /**
    * Fan-outs not finished yet, oldest first, for all boards together: a listener on several
@@ -39,7 +41,7 @@ export class MemoryBus implements Bus {
     const fanout = { published: new PublishedEvent(event), listeners: [...listeners], next: 0 };
     if (this.#queue.length === 0) {
       this.#deliverChunk(fanout);
-      if (fanout.next === fanout.listeners.length) return;
+      if (fanout.next === fanout.listeners.length) return this.onFannedOut(event);
     }
     this.#queue.push(fanout);
     if (!this.#draining) this.#drain();
@@ -69,7 +71,10 @@ export class MemoryBus implements Bus {
       const fanout = this.#queue[0];
       if (!fanout) break;
       this.#deliverChunk(fanout);
-      if (fanout.next === fanout.listeners.length) this.#queue.shift();
+      if (fanout.next === fanout.listeners.length) {
+        this.#queue.shift();
+        this.onFannedOut(fanout.published.event);
+      }
     }
     this.#draining = false;
   }

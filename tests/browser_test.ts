@@ -605,8 +605,8 @@ Deno.test({
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ email: "bob@example.com", password: "liveboard" }),
       });
-      location.reload();
     });
+    await other.reload(); // reloading from inside evaluate raced its own answer
     await other.locator("#account", { hasText: "Bob" }).waitFor({ timeout: 5000 });
     // The first tab follows without being touched, so nothing it sends goes out under a name
     // it does not show.

@@ -39,10 +39,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, iterations, salt, expected] = stored.split("$");
   if (scheme !== "pbkdf2-sha256" || !expected) return false;
   const actual = await pbkdf2(password, fromBase64(salt), Number(iterations));
-  const wanted = fromBase64(expected);
-  if (actual.length !== wanted.length) return false;
+  return sameBytes(actual, fromBase64(expected));
+}
+
+/** Compares in time that does not depend on where the bytes differ (only on their length). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
   let difference = 0;
-  for (let i = 0; i < actual.length; i++) difference |= actual[i] ^ wanted[i];
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
   return difference === 0;
 }
 

@@ -52,11 +52,10 @@ export class LoginThrottle {
    * `succeeded` follows), else the milliseconds to wait.
    */
   begin(email: string, address: string): number | null {
-    const wait = Math.max(
-      ...this.#keys(email, address).map(([key, free]) => this.#wait(key, free)),
-    );
+    const keys = this.#keys(email, address);
+    const wait = Math.max(...keys.map(([key, free]) => this.#wait(key, free)));
     if (wait > 0) return wait;
-    for (const [key] of this.#keys(email, address)) this.#record(key);
+    for (const [key] of keys) this.#record(key);
     return null;
   }
 

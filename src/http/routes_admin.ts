@@ -7,10 +7,12 @@
  * on every instance.
  */
 import { Hono } from "hono";
-import { authenticate, hashPassword } from "../auth.ts";
+import { authenticate, hashPassword, sameBytes } from "../auth.ts";
 import { DomainError, forbidden } from "../errors.ts";
 import { parseInput, resetPasswordSchema } from "../schemas.ts";
 import { type AppContext, type AppEnv, jsonBody, requireCaller, type Services } from "./context.ts";
+
+const encoder = new TextEncoder();
 
 export function adminRoutes(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -47,7 +49,7 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
   app.get("/metrics", async (c) => {
     const token = config.metricsToken;
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    if (!token || !bearer || !sameText(bearer, token)) {
+    if (!token || !bearer || !sameBytes(encoder.encode(bearer), encoder.encode(token))) {
       const caller = await authenticate(c.req.raw, services.sessions, config);
       if (!caller.isAdmin) {
         throw forbidden("Only administrators (or METRICS_TOKEN) can read metrics");
@@ -114,12 +116,4 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
   });
 
   return app;
-}
-
-/** Compares two texts in time that does not depend on where they differ. */
-function sameText(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
-  let difference = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) difference |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return difference === 0;
 }

@@ -31,7 +31,6 @@ export function realtimeRoutes(services: Services): Hono<AppEnv> {
     requireTransport("sse");
     const caller = c.get("caller");
     for (const boardId of boardIds) await actions.requireMember(caller, boardId);
-    services.sse.checkRoomFor(caller);
     const lastEventId = parseCursor("Last-Event-ID", c.req.header("last-event-id")) ??
       parseCursor("lastEventId", c.req.query("lastEventId"));
     if (isHead(c)) return new Response(null, { headers: SSE_HEADERS });

@@ -70,21 +70,23 @@ import { type Row, toBoard, toEvent, toList, toMember, toTask, toUser } from "./
 
 /**
  * Columns telling where a task goes among the tasks of list `listId` other than `taskId`: how
- * many there are (`place_n`), their highest rank (`place_top`) and the ranks of the two around
+ * many there are and their highest rank (`place_stats`: `[n, top]`, read once), and the ranks of the two around
  * `position` (`place_near`; not read when the task goes to the end).
  */
 const placementProbe = (sql: Sql, listId: string, taskId: string, position?: number) =>
-  sql`(SELECT n FROM ${listStats(sql, listId, taskId)}) AS place_n,
-    (SELECT top FROM ${listStats(sql, listId, taskId)}) AS place_top,
+  sql`(SELECT ARRAY[n::float8, top] FROM ${listStats(sql, listId, taskId)}) AS place_stats,
     ${
     position === undefined ? sql`ARRAY[]::float8[]` : neighbourRanks(sql, listId, taskId, position)
   } AS place_near`;
 
+/** A probe's `[n, top]` (`[0, null]` for a list that does not exist). */
+const placeStats = (probe: Row): [number, number | null] => probe.place_stats ?? [0, null];
+
 /** The rank for dense position `at` from a placement probe; null when none is left there. */
 function rankAt(probe: Row, at: number): number | null {
-  const others = Number(probe.place_n);
+  const [others, top] = placeStats(probe);
   if (others === 0) return 0;
-  if (at === others) return ranks.after(Number(probe.place_top));
+  if (at === others) return ranks.after(Number(top));
   const [before, after] = (probe.place_near as unknown[]).map(Number);
   return at === 0 ? ranks.before(before) : ranks.between(before, after);
 }
@@ -575,13 +577,6 @@ export class PostgresStore implements Store {
     return rows.map(toTask);
   }
 
-  async #checkAssignee(sql: Sql, boardId: string, assigneeId: string | null | undefined) {
-    if (!assigneeId) return;
-    const [row] = await sql`SELECT 1 FROM board_members
-      WHERE board_id = ${boardId} AND user_id = ${assigneeId}`;
-    checkAssignee(assigneeId, row !== undefined);
-  }
-
   /**
    * Where a task goes in a list: a rank between its neighbours at `position` (the end when
    * omitted), and the dense position that gives. The probe (`placementProbe`) came with the
@@ -595,7 +590,7 @@ export class PostgresStore implements Store {
     taskId: string,
     position: number | undefined,
   ): Promise<{ rank: number; position: number }> {
-    const at = placeAt(position, Number(probe.place_n));
+    const at = placeAt(position, placeStats(probe)[0]);
     let rank = rankAt(probe, at);
     if (rank === null) {
       await sql`UPDATE tasks SET rank = ordered.n FROM (

@@ -25,7 +25,8 @@ export async function serveStatic(c: Context, path: string): Promise<Response | 
   // system throw "File name too long", answered with a 500).
   if (name.length > 200 || !/^[\w-]{1,64}(\/[\w-]{1,64})*\.[a-z]{1,12}$/.test(name)) return null;
   const type = TYPES[name.slice(name.lastIndexOf(".") + 1)];
-  if (!type) return null;
+  // static/deno.json is the client's type-checking configuration, not a file of the client.
+  if (!type || name === "deno.json") return null;
   try {
     const bytes = await Deno.readFile(`${STATIC_DIR}/${name}`);
     return c.body(bytes, 200, { "content-type": type, "cache-control": "no-cache" });

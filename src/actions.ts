@@ -8,7 +8,7 @@
  * commit listener, never from here.
  */
 import { type Caller, DEMO_GUEST_ID } from "./auth.ts";
-import { DomainError, forbidden, notFound } from "./errors.ts";
+import { DomainError, forbidden, IdempotencyReplay, notFound } from "./errors.ts";
 import {
   addMemberSchema,
   createBoardSchema,
@@ -207,7 +207,7 @@ export class Actions {
    * Runs a mutation at most once per idempotency key: a key the caller already used answers
    * what the store recorded for it (409 `idempotency_key_reused` when it named another
    * request), and a retry that races its original finds the key recorded when it commits
-   * (`idempotency_replay`) and answers the same. Without a key it just runs.
+   * (`IdempotencyReplay`) and answers the same. Without a key it just runs.
    */
   async #once<T>(
     caller: Caller,
@@ -233,7 +233,7 @@ export class Actions {
     try {
       return (await run({ idempotency })).value;
     } catch (error) {
-      const replayed = error instanceof DomainError && error.code === "idempotency_replay";
+      const replayed = error instanceof IdempotencyReplay;
       const raced = replayed ? await recorded() : null;
       if (raced) return raced.value;
       throw error;

@@ -24,7 +24,7 @@
  * member removed on one instance cannot write on the other.
  */
 import assert from "node:assert/strict";
-import { DomainError } from "../src/errors.ts";
+import { DomainError, IdempotencyReplay } from "../src/errors.ts";
 import { demoSeed, seedDemoData } from "../src/store/seed.ts";
 import { PostgresStore } from "../src/store/postgres/store.ts";
 import { SqliteStore } from "../src/store/sqlite/store.ts";
@@ -344,7 +344,7 @@ function storeContract(name: string, open: OpenStore, ignore: boolean): void {
         });
         await assert.rejects(
           store.createTask("user-1", { listId: "list-todo", title: "Once" }, { idempotency }),
-          (error: DomainError) => error.code === "idempotency_replay",
+          IdempotencyReplay,
         );
         assert.equal(seen.length, 1, "the second wrote no event");
         const tasks = await store.tasksForBoard("board-1");

@@ -92,7 +92,7 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.get("*", async (c) => {
     const response = await serveStatic(c, c.req.path);
-    if (!response) throw new AppError(404, "not_found", `Nothing at ${c.req.path}`);
+    if (!response) throw new AppError("not_found", `Nothing at ${c.req.path}`);
     return response;
   });
 

@@ -19,13 +19,12 @@ export async function readJson(
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new AppError(
-      415,
       "unsupported_media_type",
       `Send the body as application/json (got ${type ? `"${type}"` : "no Content-Type"})`,
     );
   }
   const tooLarge = () =>
-    new AppError(413, "body_too_large", `The body must be at most ${maxBytes} bytes`);
+    new AppError("body_too_large", `The body must be at most ${maxBytes} bytes`);
   const declared = request.headers.get("content-length");
   if (Number(declared ?? 0) > maxBytes) throw tooLarge();
   // With a Content-Length the HTTP server delivers exactly that many bytes, so the body is
@@ -36,7 +35,7 @@ export async function readJson(
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       request.body?.cancel().catch(() => {});
-      reject(new AppError(408, "body_timeout", `The body must arrive within ${timeoutMs} ms`));
+      reject(new AppError("body_timeout", `The body must arrive within ${timeoutMs} ms`));
     }, timeoutMs);
   });
   try {

@@ -55,7 +55,7 @@ export function requireCaller(services: Services): MiddlewareHandler<AppEnv> {
       !originAllowed(request, services.config.allowedOrigins)
     ) {
       const origin = request.headers.get("origin");
-      throw new AppError(403, "forbidden_origin", `Origin "${origin}" may not make changes here`);
+      throw new AppError("forbidden_origin", `Origin "${origin}" may not make changes here`);
     }
     c.set("caller", await authenticate(c.req.raw, services.sessions, services.config));
     await next();

@@ -31,7 +31,7 @@ export function authRoutes(services: Services): Hono<AppEnv> {
 
   app.post("/signup", async (c) => {
     if (!config.signup) {
-      throw new AppError(403, "signup_disabled", "Sign-up is switched off on this server");
+      throw new AppError("signup_disabled", "Sign-up is switched off on this server");
     }
     const input = parseInput(signupSchema, await jsonBody(c, services));
     // ADMIN_EMAILS grants admin to whoever holds the address, and sign-up does not prove that
@@ -40,7 +40,6 @@ export function authRoutes(services: Services): Hono<AppEnv> {
     const email = input.email.toLowerCase();
     if (config.adminEmails.some((admin) => admin.toLowerCase() === email)) {
       throw new AppError(
-        403,
         "email_reserved",
         "This address is reserved for an administrator; ask the operator",
       );
@@ -59,7 +58,6 @@ export function authRoutes(services: Services): Hono<AppEnv> {
       const seconds = Math.ceil(wait / 1000);
       c.header("retry-after", String(seconds));
       throw new AppError(
-        429,
         "too_many_logins",
         `Too many failed logins; try again in ${seconds} s`,
       );
@@ -71,7 +69,7 @@ export function authRoutes(services: Services): Hono<AppEnv> {
     throttle.succeeded(input.email, address);
     // Told only to whoever knows the password: a guesser learns nothing about the account.
     if (found.deactivated) {
-      throw new AppError(403, "account_deactivated", "This account was deactivated by an operator");
+      throw new AppError("account_deactivated", "This account was deactivated by an operator");
     }
     return startSession(c, found.user, 200);
   });

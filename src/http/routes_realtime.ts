@@ -19,7 +19,6 @@ export function realtimeRoutes(services: Services): Hono<AppEnv> {
   const requireTransport = (transport: Transport) => {
     if (!config.transports.includes(transport)) {
       throw new AppError(
-        503,
         "transport_disabled",
         `The ${transport} transport is switched off on this server`,
       );

@@ -85,7 +85,6 @@ export class LongPolling {
   ): Promise<LongPollAnswer> {
     if (this.registry.ofUser(caller.user.id, "longpoll").length >= this.options.maxPerUser) {
       throw new AppError(
-        429,
         "too_many_polls",
         `At most ${this.options.maxPerUser} long polls may wait at once per user`,
       );

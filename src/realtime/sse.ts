@@ -64,7 +64,6 @@ export class SseTransport {
     const open = this.registry.ofUser(caller.user.id, "sse").length;
     if (open >= this.options.maxStreamsPerUser) {
       throw new AppError(
-        429,
         "too_many_streams",
         `At most ${this.options.maxStreamsPerUser} event streams may be open at once per user`,
       );

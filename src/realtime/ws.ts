@@ -12,6 +12,7 @@
  */
 import type { Actions } from "../actions.ts";
 import type { Caller } from "../auth.ts";
+import type { ErrorCode } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import type { Bus, PublishedEvent } from "./bus.ts";
 import { CLOSE_REASONS, type CloseReason } from "./close_reasons.ts";
@@ -67,11 +68,19 @@ export function closeText(reason: CloseReason): string {
   return `${reason.name}: ${reason.message}`.slice(0, 90) + ` (${hint})`;
 }
 
+/**
+ * The error code told before a close that must not be retried: the reason's name, which for
+ * those reasons is a code of the protocol's table too (tests/protocol_test.ts checks it).
+ */
+function finalCode(reason: CloseReason): ErrorCode {
+  return reason.name as ErrorCode;
+}
+
 /** Sends an error and closes a socket that was never accepted (no session, too many sockets). */
 export function refuse(socket: WsSocket, reason: CloseReason, message: string): void {
   try {
     socket.send(
-      encode(errorMessage(reason.name, message, { reconnect: reason.reconnect })).text,
+      encode(errorMessage(finalCode(reason), message, { reconnect: reason.reconnect })).text,
     );
     socket.close(reason.code, closeText(reason));
   } catch {
@@ -251,7 +260,7 @@ export class WsConnection implements Connection, RoomMember {
     this.send(encode(message));
   }
 
-  sendError(code: string, message: string, extra: Record<string, unknown> = {}): void {
+  sendError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {
     this.reply(errorMessage(code, message, extra));
   }
 
@@ -313,7 +322,7 @@ export class WsConnection implements Connection, RoomMember {
     try {
       if (!reason.reconnect) {
         this.socket.send(
-          encode(errorMessage(reason.name, reason.message, { reconnect: false })).text,
+          encode(errorMessage(finalCode(reason), reason.message, { reconnect: false })).text,
         );
       }
       this.socket.close(reason.code, closeText(reason));

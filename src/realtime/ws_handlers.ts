@@ -197,11 +197,11 @@ function checkAccess(
   if (type !== "board_deleted" && !removed) return;
   if (!connection.memberships.has(boardId)) return; // already left
   void connection.leaveBoard(boardId);
-  const reason = removed ? CLOSE_REASONS.forbidden : CLOSE_REASONS.boardDeleted;
+  const reason = removed ? "forbidden" : "board_deleted";
   const message = removed
     ? `You are no longer a member of board "${boardId}"; you left its room`
     : `Board "${boardId}" was deleted; you left its room`;
-  connection.sendError(reason.name, message, { boardId });
+  connection.sendError(reason, message, { boardId });
 }
 
 type Result = Record<string, unknown>;

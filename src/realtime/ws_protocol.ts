@@ -6,7 +6,7 @@
  * for REST (one implementation, two doors).
  */
 import { z } from "zod";
-import { AppError } from "../errors.ts";
+import { AppError, type ErrorCode } from "../errors.ts";
 import { parseInput } from "../schemas.ts";
 import type { PresenceUser } from "./presence.ts";
 
@@ -66,8 +66,8 @@ export const CLIENT_MESSAGE_TYPES = Object.keys(CLIENT_SCHEMAS) as ClientMessage
 
 /** Why a frame was refused; becomes an `error` message (with `requestId` when one was readable). */
 export class ProtocolError extends AppError {
-  constructor(code: string, message: string, readonly requestId?: RequestId) {
-    super(400, code, message);
+  constructor(code: ErrorCode, message: string, readonly requestId?: RequestId) {
+    super(code, message);
   }
 }
 
@@ -177,7 +177,7 @@ export function encode(message: ServerMessage): Frame {
  * reference system (`"Invalid JSON"`); `code` and `message` are the precise fields.
  */
 export function errorMessage(
-  code: string,
+  code: ErrorCode,
   message: string,
   extra: { requestId?: RequestId; boardId?: string; [field: string]: unknown } = {},
 ): ServerMessage {

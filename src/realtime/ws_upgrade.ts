@@ -40,16 +40,16 @@ export async function upgradeWebSocket(
 ): Promise<Response> {
   if (!options.enabled) {
     const message = "The websocket transport is switched off on this server";
-    throw new AppError(503, "transport_disabled", message);
+    throw new AppError("transport_disabled", message);
   }
   if (!isWebSocketRequest(request)) {
     const message = "Connect with a WebSocket client (the request needs Upgrade: websocket)";
-    throw new AppError(426, "upgrade_required", message);
+    throw new AppError("upgrade_required", message);
   }
   if (!originAllowed(request, options.allowedOrigins)) {
     const origin = request.headers.get("origin");
     const message = `Origin "${origin}" may not open WebSockets on this server`;
-    throw new AppError(403, "forbidden_origin", message);
+    throw new AppError("forbidden_origin", message);
   }
   // Read everything from the request first: its headers are gone once it is upgraded.
   const caller = await authenticate(withQueryToken(request), options.sessions, options).catch(
@@ -65,7 +65,7 @@ export async function upgradeWebSocket(
     upgrade = Deno.upgradeWebSocket(request, { idleTimeout: transport.options.heartbeatMs / 1000 });
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    throw new AppError(400, "bad_upgrade", `Invalid WebSocket upgrade: ${error.message}`);
+    throw new AppError("bad_upgrade", `Invalid WebSocket upgrade: ${error.message}`);
   }
   const { socket, response } = upgrade;
   socket.binaryType = "arraybuffer";

@@ -25,7 +25,8 @@
  *   non-member learns nothing), `forbidden` (a member doing an owner's change),
  *   `version_conflict` (with the current `task`), `invalid_assignee`, `invalid_list`,
  *   `already_member`, `owner_cannot_leave`, `email_taken`; `store_unavailable` when the database
- *   cannot be reached or a lock or statement timed out (retry later). Anything else is a bug.
+ *   cannot be reached or written (disk full, read-only, I/O error) or a lock or statement timed
+ *   out (retry later). Anything else is a bug.
  */
 
 import type { BoardEvent } from "./events.ts";
@@ -123,7 +124,7 @@ export interface MutationOptions {
   /**
    * Recorded with the mutation, in its transaction, with the mutation's value as JSON. If the
    * actor already recorded this key (a retry raced the original), the mutation writes nothing
-   * and rejects with `idempotency_replay`; `idempotentResult` then reads what was recorded.
+   * and rejects with `IdempotencyReplay`; `idempotentResult` then reads what was recorded.
    */
   idempotency?: IdempotencyKey;
 }
@@ -165,6 +166,17 @@ export interface ListChanges {
   position?: number;
 }
 
+/**
+ * Writes fail because of the database itself — a full disk, a read-only database or file
+ * system, an I/O error, a lock held too long — as of the last write this instance tried.
+ */
+export interface WriteFailure {
+  /** What the database said, as the 503 `store_unavailable` that answered the write said it. */
+  reason: string;
+  /** When writes began failing (ISO 8601): the first of the failures since the last success. */
+  since: string;
+}
+
 export interface RetentionPolicy {
   maxCount: number;
   maxAgeMs: number;
@@ -180,6 +192,14 @@ export interface Store {
 
   /** Resolves when the database answers; rejects with `store_unavailable` when it does not. */
   ping(): Promise<void>;
+
+  /**
+   * Why writes fail, as of the last write this instance tried: set when one failed with
+   * `store_unavailable` because of the database (disk full, read-only, I/O error, lock or
+   * statement timeout, connection lost), null again once one commits. Reads may work meanwhile;
+   * `/healthz` reports it. Answers at once, without asking the database.
+   */
+  writeFailure(): WriteFailure | null;
 
   /**
    * Writes the seed's rows once per database, in one transaction, under a lock so that several

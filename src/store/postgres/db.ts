@@ -13,7 +13,7 @@ import postgres, { type Sql } from "postgres";
 import { DomainError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { type BoardEvent, committedEvent, type NewEvent, payloadJson } from "../events.ts";
-import type { Mutation } from "../store.ts";
+import type { Mutation, WriteFailure } from "../store.ts";
 import { migrate } from "./migrations.ts";
 import type { Row } from "./rows.ts";
 
@@ -89,7 +89,20 @@ const TYPES = {
   },
 };
 
+/**
+ * The database refuses writes whatever the connection: read-only (a standby, or
+ * `default_transaction_read_only`), a full disk, no memory, an I/O error. Reads may still work.
+ */
+const WRITE_REFUSED_CODES = new Map([
+  ["25006", "read-only"], // read_only_sql_transaction
+  ["53100", "disk full"], // disk_full
+  ["53000", "insufficient resources"], // insufficient_resources
+  ["53200", "out of memory"], // out_of_memory
+  ["58030", "I/O error"], // io_error
+]);
+
 const UNAVAILABLE_CODES = new Set([
+  ...WRITE_REFUSED_CODES.keys(),
   "55P03", // lock_not_available (lock_timeout)
   "57014", // query_canceled (statement_timeout)
   "25P03", // idle_in_transaction_session_timeout
@@ -121,13 +134,17 @@ export function storeError(error: unknown): unknown {
     return new DomainError("not_found", "Nothing with that id exists (it contains a NUL byte)");
   }
   if (UNAVAILABLE_CODES.has(code) || code.startsWith("08")) {
+    const what = WRITE_REFUSED_CODES.get(code);
     return new DomainError(
       "store_unavailable",
-      `The database is unavailable (${code}); try again shortly`,
+      `The database is unavailable (${what ? `${what}, ${code}` : code}); try again shortly`,
     );
   }
   return error;
 }
+
+const isUnavailable = (error: unknown) =>
+  error instanceof DomainError && error.code === "store_unavailable";
 
 /** When a mutation's writes are done: its event's time (never older than its rows, as on SQLite). */
 const stamp = () => new Date().toISOString();
@@ -159,6 +176,7 @@ export class PgDatabase {
   #flushing?: Promise<void>;
   /** The answers of the batches sent so far, made one after the other (see #kick). */
   #answered: Promise<void> = Promise.resolve();
+  #writeFailure: WriteFailure | null = null;
 
   private constructor(
     /** The read pool. */
@@ -208,11 +226,35 @@ export class PgDatabase {
     this.#commitListener = listener;
   }
 
-  /** Runs a read on the pool, turning unavailability into `store_unavailable`. */
+  /**
+   * Why writes fail, as of the last write: set when one fails with `store_unavailable`, cleared
+   * when a transaction commits.
+   */
+  writeFailure(): WriteFailure | null {
+    return this.#writeFailure;
+  }
+
+  /** Notes a write that failed; returns the error as the store reports it. */
+  #writeFailed(error: unknown): unknown {
+    const reported = storeError(error);
+    if (isUnavailable(reported)) {
+      this.#writeFailure = {
+        reason: (reported as Error).message,
+        since: this.#writeFailure?.since ?? new Date().toISOString(),
+      };
+    }
+    return reported;
+  }
+
+  /**
+   * Runs a read (or a write outside group commit: sessions, accounts) on the pool, turning
+   * unavailability into `store_unavailable`; the database refusing writes is noted too.
+   */
   async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       return await fn(this.sql);
     } catch (error) {
+      if (WRITE_REFUSED_CODES.has(errorCode(error))) throw this.#writeFailed(error);
       throw storeError(error);
     }
   }
@@ -355,6 +397,7 @@ export class PgDatabase {
       for (const mutation of batch) this.#fail(mutation, error);
       return;
     }
+    this.#writeFailure = null;
     applied.forEach(({ mutation, value }, i) => {
       try {
         this.#commitListener(events[i]);
@@ -441,16 +484,18 @@ export class PgDatabase {
       this.#pending.push(mutation);
       return this.#kick();
     }
-    mutation.reject(storeError(error));
+    mutation.reject(this.#writeFailed(error));
   }
 
   /** Runs `fn` in one transaction on the read pool (seed, prune), outside group commit. */
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       // deno-lint-ignore no-explicit-any
-      return await this.sql.begin((tx) => fn(tx as any)) as T;
+      const result = await this.sql.begin((tx) => fn(tx as any)) as T;
+      this.#writeFailure = null;
+      return result;
     } catch (error) {
-      throw storeError(error);
+      throw this.#writeFailed(error);
     }
   }
 

@@ -10,7 +10,7 @@
  * statement.
  */
 import type { Sql } from "postgres";
-import { DomainError, notFound } from "../../errors.ts";
+import { IdempotencyReplay, notFound } from "../../errors.ts";
 import { boardEvents } from "../events.ts";
 import { newId, now } from "../ids.ts";
 import {
@@ -47,6 +47,7 @@ import type {
   TaskChanges,
   TaskMove,
   User,
+  WriteFailure,
 } from "../store.ts";
 import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
 import {
@@ -125,7 +126,7 @@ export class PostgresStore implements Store {
           ${JSON.stringify(outcome.value)}, ${now()})
         ON CONFLICT DO NOTHING RETURNING 1`;
       if (recorded.length === 0) {
-        throw new DomainError("idempotency_replay", `Key "${idempotency.key}" was used meanwhile`);
+        throw new IdempotencyReplay(idempotency.key);
       }
       return outcome;
     });
@@ -167,6 +168,10 @@ export class PostgresStore implements Store {
     return this.db.read(async (sql) => {
       await sql`SELECT 1`;
     });
+  }
+
+  writeFailure(): WriteFailure | null {
+    return this.db.writeFailure();
   }
 
   // ---- seed -------------------------------------------------------------------------------

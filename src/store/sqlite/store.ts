@@ -6,7 +6,7 @@
  * in its own savepoint of a shared transaction; this file holds the reads and the writes of each
  * mutation, with the checks that refuse bad ones (`AppError`).
  */
-import { DomainError, notFound } from "../../errors.ts";
+import { IdempotencyReplay, notFound } from "../../errors.ts";
 import { boardEvents, type NewEvent } from "../events.ts";
 import {
   alreadyMember,
@@ -46,6 +46,7 @@ import type {
   TaskChanges,
   TaskMove,
   User,
+  WriteFailure,
 } from "../store.ts";
 import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
 
@@ -86,7 +87,7 @@ export class SqliteStore implements Store {
 
   /**
    * Records a keyed mutation's value in its savepoint; when the key is already recorded (a
-   * retry raced the original), `idempotency_replay` undoes the mutation (Store contract).
+   * retry raced the original), `IdempotencyReplay` undoes the mutation (Store contract).
    */
   #recordKey(actorId: string, options: MutationOptions | undefined, value: unknown): void {
     const idempotency = options?.idempotency;
@@ -101,7 +102,7 @@ export class SqliteStore implements Store {
       now(),
     );
     if (Number(recorded.changes) === 0) {
-      throw new DomainError("idempotency_replay", `Key "${idempotency.key}" was used meanwhile`);
+      throw new IdempotencyReplay(idempotency.key);
     }
   }
 
@@ -144,8 +145,14 @@ export class SqliteStore implements Store {
   }
 
   ping(): Promise<void> {
-    this.#db.get("SELECT 1");
-    return Promise.resolve();
+    // A rejection, not a throw: callers chain `.then` on it (metrics).
+    return Promise.resolve().then(() => {
+      this.#db.get("SELECT 1");
+    });
+  }
+
+  writeFailure(): WriteFailure | null {
+    return this.#db.writeFailure();
   }
 
   // ---- accounts -------------------------------------------------------------------------

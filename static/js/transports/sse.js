@@ -4,15 +4,9 @@
  * decides itself when and from which cursor to reconnect, instead of EventSource's silent
  * auto-reconnect.
  */
+import { finalAction } from "../protocol.js";
 import { tuning } from "../tuning.js";
 import { BaseTransport } from "./transport.js";
-
-/** Disconnect reasons after which reconnecting is pointless (see src/realtime/close_reasons.ts). */
-const FINAL_REASONS = /** @type {Record<string, "auth" | "stop">} */ ({
-  unauthorized: "auth",
-  forbidden: "stop",
-  board_deleted: "stop",
-});
 
 export class SseTransport extends BaseTransport {
   /** @override */
@@ -67,7 +61,7 @@ export class SseTransport extends BaseTransport {
       return this.end({ kind: "retry", message: String(error) });
     }
     const final = disconnect && !disconnect.reconnect
-      ? FINAL_REASONS[disconnect.reason] ?? "stop"
+      ? finalAction(disconnect.reason) ?? "stop"
       : "retry";
     this.end({ kind: final, message: disconnect?.reason ?? "The event stream ended" });
   }

@@ -4,15 +4,9 @@
  * numeric `id`), presence, typing and cursor messages. The only transport that can send:
  * typing, stop_typing and cursor positions. Pings keep proxies from idling the socket out.
  */
+import { closeReasonOf, finalAction } from "../protocol.js";
 import { tuning } from "../tuning.js";
 import { BaseTransport } from "./transport.js";
-
-/** Close codes after which reconnecting is pointless (see src/realtime/close_reasons.ts). */
-const FINAL_CODES = /** @type {Record<number, "auth" | "stop">} */ ({
-  4001: "auth",
-  4003: "stop",
-  4004: "stop",
-});
 const EPHEMERAL = new Set([
   "presence",
   "user_joined",
@@ -49,7 +43,8 @@ export class WebSocketTransport extends BaseTransport {
       this.#receive(data);
     };
     socket.onclose = (close) => {
-      const final = FINAL_CODES[close.code];
+      const reason = closeReasonOf(close.code);
+      const final = reason ? finalAction(reason.name) : null;
       this.end({
         kind: final ?? "retry",
         message: close.reason || `The socket closed (${close.code})`,

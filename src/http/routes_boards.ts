@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { parseIdempotencyKey } from "../idempotency.ts";
+import { largeJson } from "./compression.ts";
 import { type AppContext, type AppEnv, jsonBody, type Services } from "./context.ts";
 
 export function boardRoutes(services: Services): Hono<AppEnv> {
@@ -13,14 +14,14 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   const key = (c: AppContext) => parseIdempotencyKey(c.req.header("idempotency-key"));
 
   // Boards.
-  app.get("/boards", async (c) => c.json(await actions.listBoards(c.get("caller"))));
+  app.get("/boards", async (c) => largeJson(c, await actions.listBoards(c.get("caller"))));
   app.post(
     "/boards",
     async (c) => c.json(await actions.createBoard(c.get("caller"), await body(c), key(c)), 201),
   );
   app.get(
     "/boards/:id",
-    async (c) => c.json(await actions.getBoard(c.get("caller"), c.req.param("id"))),
+    async (c) => largeJson(c, await actions.getBoard(c.get("caller"), c.req.param("id"))),
   );
   app.patch(
     "/boards/:id",
@@ -77,7 +78,7 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   // Tasks.
   app.get(
     "/boards/:id/tasks",
-    async (c) => c.json(await actions.listTasks(c.get("caller"), c.req.param("id"))),
+    async (c) => largeJson(c, await actions.listTasks(c.get("caller"), c.req.param("id"))),
   );
   app.post(
     "/tasks",

@@ -142,3 +142,40 @@ Deno.test("a listener that unsubscribes during a chunked fan-out gets nothing mo
   assert.equal(late, 0);
   await bus.close();
 });
+
+Deno.test("a burst to unchanged listeners is handed to each listener in a row, in order", async () => {
+  const bus = new MemoryBus();
+  const calls: [number, number][] = [];
+  for (let i = 0; i < FANOUT_CHUNK * 2; i++) {
+    bus.subscribe("board-1", (p) => calls.push([i, p.event.id]));
+  }
+  for (let id = 1; id <= 5; id++) bus.publish(event(id));
+  while (calls.length < FANOUT_CHUNK * 2 * 5) await new Promise((r) => setTimeout(r, 1));
+  // Event 1 went out alone (its first chunk inside publish); 2–5 arrived while it was queued,
+  // so each listener gets them back to back.
+  for (let at = calls.findIndex(([, id]) => id === 2); at < calls.length; at += 4) {
+    assert.deepEqual(calls.slice(at, at + 4).map(([, id]) => id), [2, 3, 4, 5]);
+    assert.equal(new Set(calls.slice(at, at + 4).map(([i]) => i)).size, 1);
+  }
+  for (let i = 0; i < FANOUT_CHUNK * 2; i++) {
+    assert.deepEqual(calls.filter(([who]) => who === i).map(([, id]) => id), [1, 2, 3, 4, 5]);
+  }
+  await bus.close();
+});
+
+Deno.test("a listener that subscribes during a burst gets only the events published after", async () => {
+  const bus = new MemoryBus();
+  const early: number[] = [];
+  for (let i = 0; i < FANOUT_CHUNK * 2; i++) bus.subscribe("board-1", () => {});
+  bus.subscribe("board-1", (p) => early.push(p.event.id));
+  bus.publish(event(1));
+  bus.publish(event(2));
+  const late: number[] = [];
+  bus.subscribe("board-1", (p) => late.push(p.event.id));
+  bus.publish(event(3));
+  bus.publish(event(4));
+  while (late.length < 2 || early.length < 4) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(early, [1, 2, 3, 4]);
+  assert.deepEqual(late, [3, 4]);
+  await bus.close();
+});

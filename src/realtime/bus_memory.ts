@@ -8,18 +8,27 @@
  * The macrotask is `setImmediate`: like any return to the event loop it lets the runtime write
  * what the chunk queued, but it costs ~13 µs, where `setTimeout(0)` waits ~2 ms here (a 10k
  * fan-out would add 80 ms to its last delivery and halve burst throughput).
+ *
+ * Bursts are batched: events published for a board while a fan-out is still queued, to the same
+ * listeners, join one queued fan-out that hands each listener all of them in a row. A transport
+ * then writes them in one go (an SSE stream enqueues one chunk for the batch): a burst of 20
+ * events to 5,000 SSE streams cost 13.8–16.8 µs of server CPU per delivery one event at a time.
  */
 import { log } from "../log.ts";
 import type { BoardEvent } from "../store/store.ts";
 import { type Bus, type EventListener, PublishedEvent } from "./bus.ts";
 
-/** Listeners called between two yields to the event loop. */
+/** Listeners called between two yields to the event loop, for a single event. */
 export const FANOUT_CHUNK = 256;
+/** Deliveries between two yields for a batch (so a listener chunk shrinks as batches grow). */
+const CHUNK_DELIVERIES = 1024;
 
 interface Fanout {
-  published: PublishedEvent;
-  /** The board's listeners when the event was published (later subscribers read the log). */
-  listeners: EventListener[];
+  /** One board's events, in publish order. */
+  events: PublishedEvent[];
+  /** The board's listeners when the first event was published (later ones read the log). */
+  listeners: readonly EventListener[];
+  /** The next listener to call. */
   next: number;
 }
 
@@ -27,6 +36,11 @@ export class MemoryBus implements Bus {
   /** Told when an event has been handed to every listener it had (the metrics' fan-out time). */
   onFannedOut: (event: BoardEvent) => void = () => {};
   #listeners = new Map<string, Set<EventListener>>();
+  /**
+   * Each board's listeners as an array, made on the first publish after a change: consecutive
+   * publishes to unchanged listeners share it, which is how a burst is recognised as one batch.
+   */
+  #snapshots = new Map<string, readonly EventListener[]>();
   /**
    * Fan-outs not finished yet, oldest first, for all boards together: a listener on several
    * boards drops an event whose seq is below one it has seen, so events must reach every
@@ -36,9 +50,18 @@ export class MemoryBus implements Bus {
   #draining = false;
 
   publish(event: BoardEvent): void {
-    const listeners = this.#listeners.get(event.boardId);
+    const listeners = this.#snapshot(event.boardId);
     if (!listeners) return;
-    const fanout = { published: new PublishedEvent(event), listeners: [...listeners], next: 0 };
+    const published = new PublishedEvent(event);
+    // Only the newest queued fan-out may take it (nothing of another board lies after it, so
+    // global order holds), only before its first listener was called, and only for the same
+    // listeners (so each still gets exactly the events published while it was subscribed).
+    const last = this.#queue.at(-1);
+    if (last && last.next === 0 && last.listeners === listeners) {
+      last.events.push(published);
+      return;
+    }
+    const fanout: Fanout = { events: [published], listeners, next: 0 };
     if (this.#queue.length === 0) {
       this.#deliverChunk(fanout);
       if (fanout.next === fanout.listeners.length) return this.onFannedOut(event);
@@ -47,18 +70,33 @@ export class MemoryBus implements Bus {
     if (!this.#draining) this.#drain();
   }
 
+  #snapshot(boardId: string): readonly EventListener[] | undefined {
+    let snapshot = this.#snapshots.get(boardId);
+    if (!snapshot) {
+      const listeners = this.#listeners.get(boardId);
+      if (!listeners) return undefined;
+      this.#snapshots.set(boardId, snapshot = [...listeners]);
+    }
+    return snapshot;
+  }
+
   #deliverChunk(fanout: Fanout): void {
-    const { published, listeners } = fanout;
-    const current = this.#listeners.get(published.event.boardId);
-    const end = Math.min(listeners.length, fanout.next + FANOUT_CHUNK);
+    const { events, listeners } = fanout;
+    const current = this.#listeners.get(events[0].event.boardId);
+    const perChunk = events.length === 1
+      ? FANOUT_CHUNK
+      : Math.max(1, Math.min(FANOUT_CHUNK, Math.floor(CHUNK_DELIVERIES / events.length)));
+    const end = Math.min(listeners.length, fanout.next + perChunk);
     for (; fanout.next < end; fanout.next++) {
       const listener = listeners[fanout.next];
-      // Skip a listener that unsubscribed since the publish (possibly during this loop).
-      if (!current?.has(listener)) continue;
-      try {
-        listener(published);
-      } catch (error) {
-        log.warn(`bus listener failed on event ${published.event.id}: ${error}`);
+      for (const published of events) {
+        // Skip a listener that unsubscribed since the publish (possibly during this loop).
+        if (!current?.has(listener)) break;
+        try {
+          listener(published);
+        } catch (error) {
+          log.warn(`bus listener failed on event ${published.event.id}: ${error}`);
+        }
       }
     }
   }
@@ -73,7 +111,7 @@ export class MemoryBus implements Bus {
       this.#deliverChunk(fanout);
       if (fanout.next === fanout.listeners.length) {
         this.#queue.shift();
-        this.onFannedOut(fanout.published.event);
+        for (const published of fanout.events) this.onFannedOut(published.event);
       }
     }
     this.#draining = false;
@@ -83,9 +121,11 @@ export class MemoryBus implements Bus {
     let listeners = this.#listeners.get(boardId);
     if (!listeners) this.#listeners.set(boardId, listeners = new Set());
     listeners.add(listener);
+    this.#snapshots.delete(boardId);
     return () => {
       const current = this.#listeners.get(boardId);
       if (!current?.delete(listener)) return;
+      this.#snapshots.delete(boardId);
       if (current.size === 0) this.#listeners.delete(boardId);
     };
   }
@@ -99,6 +139,7 @@ export class MemoryBus implements Bus {
 
   close(): Promise<void> {
     this.#listeners.clear();
+    this.#snapshots.clear();
     this.#queue = [];
     return Promise.resolve();
   }

@@ -37,6 +37,16 @@ export const SSE_HEADERS = {
 
 const HEARTBEAT = encodeSse({ comment: "heartbeat" });
 
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
 const encodeEvent = (p: PublishedEvent) =>
   encodeSse({ id: p.event.id, event: p.event.type, data: p.json });
 
@@ -107,6 +117,9 @@ class SseConnection implements Connection {
   #unparkPull?: () => void;
   /** Events up to this seq committed before the membership check in `start`. */
   #checkedAt = Infinity;
+  /** Live writes of the current synchronous run, enqueued together by `#flush`. */
+  #gathered?: Uint8Array[];
+  #gatheredBytes = 0;
 
   constructor(
     readonly sse: SseTransport,
@@ -246,14 +259,38 @@ class SseConnection implements Connection {
 
   /**
    * Queues bytes for the client; past the byte budget a live write drops the client as slow.
-   * Flow-controlled writes (the catch-up, whose feed waits for `drained`) may overshoot by one.
+   * Live writes made in one synchronous run (a batch from the bus) are gathered and enqueued as
+   * one chunk in a microtask: each chunk costs the stream a read, a promise and a write call.
+   * Flow-controlled writes (the catch-up, whose feed waits for `drained`) go out at once, after
+   * what was gathered, and may overshoot the budget by one.
    */
   #write(bytes: Uint8Array, flowControlled = false): void {
     if (this.#closed || !this.#controller) return;
-    this.#controller.enqueue(bytes);
+    if (flowControlled) {
+      this.#flush();
+      this.#controller.enqueue(bytes);
+      return;
+    }
+    if (this.#gathered) this.#gathered.push(bytes);
+    else {
+      this.#gathered = [bytes];
+      queueMicrotask(this.#flush);
+    }
+    this.#gatheredBytes += bytes.byteLength;
     const desired = this.#controller.desiredSize;
-    if (!flowControlled && desired !== null && desired < 0) this.close(CLOSE_REASONS.slow);
+    if (desired !== null && desired - this.#gatheredBytes < 0) this.close(CLOSE_REASONS.slow);
   }
+
+  /** Enqueues the gathered live writes as one chunk. */
+  #flush = (): void => {
+    const gathered = this.#gathered;
+    if (!gathered) return;
+    this.#gathered = undefined;
+    const size = this.#gatheredBytes;
+    this.#gatheredBytes = 0;
+    if (this.#closed || !this.#controller) return;
+    this.#controller.enqueue(gathered.length === 1 ? gathered[0] : concat(gathered, size));
+  };
 
   close(reason: CloseReason): void {
     if (this.#closed) return;
@@ -271,6 +308,9 @@ class SseConnection implements Connection {
         controller.error(new DOMException(`sse ${this.id}: ${reason.message}`, "AbortError"));
         return;
       }
+      const gathered = this.#gathered;
+      this.#gathered = undefined;
+      gathered?.forEach((bytes) => controller.enqueue(bytes));
       const data = JSON.stringify({
         type: "disconnect",
         reason: reason.name,

@@ -114,7 +114,16 @@ async function expectOk(response: Response, what: string): Promise<void> {
   await response.body?.cancel();
 }
 
-const inspectFlag = (options: StartOptions) => options.inspect ? ["--inspect=127.0.0.1:0"] : [];
+/**
+ * Deno flags of a server process: the inspector when asked, and a CPU profile written at exit
+ * into `BENCH_CPU_PROF_DIR` when that is set (to find where a scenario's server time goes).
+ */
+const inspectFlag = (options: StartOptions) => [
+  ...(options.inspect ? ["--inspect=127.0.0.1:0"] : []),
+  ...(Deno.env.get("BENCH_CPU_PROF_DIR")
+    ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("BENCH_CPU_PROF_DIR")}`]
+    : []),
+];
 
 async function launch(child: Child, listening: RegExp, options: StartOptions) {
   const [inspector, ready] = await Promise.all([

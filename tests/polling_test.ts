@@ -231,7 +231,7 @@ Deno.test("long polls per user are capped with 429; other users are not affected
   const parked = controllers.map((c) =>
     server.request("/boards/board-1/poll", { token: alice, signal: c.signal }).catch((e) => e)
   );
-  await waitFor(() => server.services.registry.ofUser("user-1", "longpoll").length === 2);
+  await waitFor(() => server.services.registry.countOfUser("user-1", "longpoll") === 2);
   const error = await expectError(
     await server.request("/boards/board-1/poll", { token: alice }),
     429,
@@ -240,13 +240,13 @@ Deno.test("long polls per user are capped with 429; other users are not affected
   assert.match(error.error.message, /At most 2 long polls/);
   // Another user has an allowance of their own.
   const bobs = server.request("/boards/board-1/poll", { token: bob });
-  await waitFor(() => server.services.registry.ofUser("user-2", "longpoll").length === 1);
+  await waitFor(() => server.services.registry.countOfUser("user-2", "longpoll") === 1);
 
   controllers[0].abort();
   await parked[0];
-  await waitFor(() => server.services.registry.ofUser("user-1", "longpoll").length === 1);
+  await waitFor(() => server.services.registry.countOfUser("user-1", "longpoll") === 1);
   const again = server.request("/boards/board-1/poll", { token: alice });
-  await waitFor(() => server.services.registry.ofUser("user-1", "longpoll").length === 2);
+  await waitFor(() => server.services.registry.countOfUser("user-1", "longpoll") === 2);
   await createTask(server, "Wake everyone", alice);
   for (const response of [await parked[1], await again, await bobs]) {
     assert.equal((await expectStatus(response, 200)).data[0].type, "task_created");

@@ -83,7 +83,7 @@ export class LongPolling {
     cursor: number,
     signal: AbortSignal,
   ): Promise<LongPollAnswer> {
-    if (this.registry.ofUser(caller.user.id, "longpoll").length >= this.options.maxPerUser) {
+    if (this.registry.countOfUser(caller.user.id, "longpoll") >= this.options.maxPerUser) {
       throw new AppError(
         "too_many_polls",
         `At most ${this.options.maxPerUser} long polls may wait at once per user`,

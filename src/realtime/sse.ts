@@ -71,7 +71,7 @@ export class SseTransport {
    * held 2,000 streams (+146 MB). The demo guest is one user, so anonymous visitors share it.
    */
   checkRoomFor(caller: Caller): void {
-    const open = this.registry.ofUser(caller.user.id, "sse").length;
+    const open = this.registry.countOfUser(caller.user.id, "sse");
     if (open >= this.options.maxStreamsPerUser) {
       throw new AppError(
         "too_many_streams",

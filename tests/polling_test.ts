@@ -334,8 +334,41 @@ Deno.test("a long poll never skips an event that committed while it was subscrib
   const pending = polling.poll(caller, "board-1", before, new AbortController().signal);
   const concurrent = await store.createTask("user-1", { listId: "list-todo", title: "Racing" });
   open();
-  const answer = await pending;
+  const answer: { data: { id: number }[]; cursor: number } = JSON.parse(await pending);
   polling.stop();
   assert.deepEqual(answer.data.map((e) => e.id), [missed.event.id, concurrent.event.id]);
   assert.equal(answer.cursor, concurrent.event.id);
+});
+
+Deno.test("a parked long poll is answered by the next event itself, without reading the log again", async () => {
+  await using server = await startTestServer();
+  const { store, bus, registry } = server.services;
+  const caller = { user: (await store.getUser("user-1"))!, sessionHash: null, isAdmin: false };
+  let reads = 0;
+  const countingStore = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === "eventsAfter") {
+        return (
+          ...args: Parameters<typeof store.eventsAfter>
+        ) => (reads++, value.apply(target, args));
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const polling = new LongPolling(countingStore, bus, registry, { timeoutMs: 5000, maxPerUser: 8 });
+  const cursor = await store.cursor();
+  const pending = polling.poll(caller, "board-1", cursor, new AbortController().signal);
+  await waitFor(() => reads === 1 && registry.countOfUser("user-1", "longpoll") === 1);
+  // Two events at once: the first answers, the second is the next poll's.
+  const first = await store.createTask("user-1", { listId: "list-todo", title: "First" });
+  const second = await store.createTask("user-1", { listId: "list-todo", title: "Second" });
+  const answer = JSON.parse(await pending);
+  assert.equal(reads, 1, "the wake-up did not read the log");
+  assert.deepEqual(answer, { data: [first.event], timeout: false, cursor: first.event.id });
+  const next = JSON.parse(
+    await polling.poll(caller, "board-1", answer.cursor, new AbortController().signal),
+  );
+  polling.stop();
+  assert.deepEqual(next.data.map((e: { id: number }) => e.id), [second.event.id]);
 });

@@ -57,7 +57,8 @@ export function realtimeRoutes(services: Services): Hono<AppEnv> {
     await actions.requireMember(caller, boardId);
     const cursor = parseCursor("cursor", c.req.query("cursor")) ?? await services.store.cursor();
     if (isHead(c)) return c.body(null);
-    return c.json(await services.longPolling.poll(caller, boardId, cursor, c.req.raw.signal));
+    const answer = await services.longPolling.poll(caller, boardId, cursor, c.req.raw.signal);
+    return c.body(answer, 200, { "content-type": "application/json" });
   });
 
   return app;

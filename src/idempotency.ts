@@ -31,7 +31,21 @@ export async function idempotencyKey(
   target: string,
   input: unknown,
 ): Promise<IdempotencyKey> {
-  const text = JSON.stringify([action, target, input ?? null]);
+  const text = JSON.stringify([action, target, canonical(input ?? null)]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return { key, fingerprint: btoa(String.fromCharCode(...new Uint8Array(digest))) };
+}
+
+/**
+ * The value with every object's keys in sorted order, so that the same input fingerprints the
+ * same however its fields were ordered (a retry may come through the other door, whose client
+ * builds the message in another order).
+ */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, item]) => [key, canonical(item)]);
+  return Object.fromEntries(entries);
 }

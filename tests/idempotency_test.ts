@@ -153,3 +153,22 @@ Deno.test("a WebSocket mutation sent twice with one idempotencyKey is acked twic
   assert.deepEqual(events.map((event) => event.type), ["task_created"]);
   await ws.close();
 });
+
+Deno.test("a retry whose body lists the same fields in another order is the same request", async () => {
+  await using server = await startTestServer(NORMAL);
+  const token = await server.login("alice@example.com");
+  const send = (json: unknown) =>
+    server.request("/tasks", {
+      method: "POST",
+      headers: { "idempotency-key": "reordered-1" },
+      json,
+      token,
+    });
+  const { result, events } = await withEvents(server, async () => {
+    const first = await expectStatus(await send({ listId: "list-todo", title: "Same" }), 201);
+    const again = await expectStatus(await send({ title: "Same", listId: "list-todo" }), 201);
+    return { first, again };
+  });
+  assert.deepEqual(result.again, result.first);
+  assert.deepEqual(events.map((event) => event.type), ["task_created"]);
+});

@@ -8,7 +8,8 @@ import type { Board, List, Member, Task } from "./store.ts";
 
 /** What an event says happened, without where it sits in the log. */
 export type EventBody =
-  | { type: "board_created"; board: Board }
+  /** With what a new board starts with (its default lists, its owner), so the log alone rebuilds it. */
+  | { type: "board_created"; board: Board; lists: List[]; members: Member[] }
   | { type: "board_updated"; board: Board }
   | { type: "board_deleted" }
   | { type: "member_added"; member: Member }
@@ -44,9 +45,9 @@ export interface NewEvent {
 
 /** Constructors, one per event type. */
 export const boardEvents = {
-  boardCreated: (board: Board): NewEvent => ({
+  boardCreated: (board: Board, lists: List[], members: Member[]): NewEvent => ({
     boardId: board.id,
-    body: { type: "board_created", board },
+    body: { type: "board_created", board, lists, members },
   }),
   boardUpdated: (board: Board): NewEvent => ({
     boardId: board.id,

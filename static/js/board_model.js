@@ -94,6 +94,14 @@ export class BoardModel {
       case "list_deleted":
         this.removeList(event.listId);
         break;
+      case "board_created":
+        // Folding the log from nothing: the board with the lists and members it began with.
+        this.board = event.board;
+        for (const list of event.lists ?? []) this.placeList(list);
+        for (const member of event.members ?? []) {
+          this.members = [...this.members.filter((m) => m.userId !== member.userId), member];
+        }
+        break;
       case "board_updated":
         this.board = event.board;
         break;

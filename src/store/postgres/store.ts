@@ -361,11 +361,9 @@ export class PostgresStore implements Store {
         await sql`INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
           VALUES (${newId("list")}, ${boardId}, ${listTitle}, ${position}, ${at}, ${at})`;
       }
-      const board = toBoard(row);
-      return {
-        value: (await this.#snapshot(sql, boardId))!,
-        event: boardEvents.boardCreated(board),
-      };
+      const snapshot = (await this.#snapshot(sql, boardId))!;
+      const { lists, members } = snapshot;
+      return { value: snapshot, event: boardEvents.boardCreated(toBoard(row), lists, members) };
     });
     // The seq is given at the end of the batch: the new board's snapshot is as of its event.
     return { ...mutation, value: { ...mutation.value, cursor: mutation.event.id } };

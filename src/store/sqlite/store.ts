@@ -333,9 +333,10 @@ export class SqliteStore implements Store {
           at,
         );
       });
-      const board = toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!);
-      const event = appendEvent(this.#db, actorId, boardEvents.boardCreated(board));
-      const snapshot = this.#snapshot(boardId)!;
+      const created = this.#snapshot(boardId)!;
+      const { board, lists, members } = created;
+      const event = appendEvent(this.#db, actorId, boardEvents.boardCreated(board, lists, members));
+      const snapshot = { ...created, cursor: event.id };
       this.#recordKey(actorId, options, snapshot);
       return { value: snapshot, event };
     });

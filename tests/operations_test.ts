@@ -204,3 +204,24 @@ Deno.test("GET /metrics is the Prometheus text format, for METRICS_TOKEN and adm
   );
   await expectError(await server.request("/metrics"), 401, "unauthorized");
 });
+
+Deno.test("the page preloads exactly the modules main.js imports, so they load in one round trip", async () => {
+  const root = new URL("../static", import.meta.url).pathname;
+  const imported = new Set<string>();
+  const walk = async (path: string) => {
+    const text = await Deno.readTextFile(root + path);
+    for (const match of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/gms)) {
+      const target = new URL(match[1], `file://${path}`).pathname;
+      if (imported.has(target)) continue;
+      imported.add(target);
+      await walk(target);
+    }
+  };
+  await walk("/js/main.js");
+  const html = await Deno.readTextFile(`${root}/index.html`);
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((m) =>
+    m[1]
+  );
+  assert.deepEqual(preloaded.sort(), [...imported].sort());
+  assert.ok(imported.size > 20, "the walk found the client's modules");
+});

@@ -107,12 +107,17 @@ export class Presence {
     }
   }
 
-  /**
-   * Names of the others typing on a card.
-   * @param {string} taskId
-   */
-  typingOn(taskId) {
-    return [...this.typing.values()].filter((t) => t.taskId === taskId).map((t) => t.name);
+  /** The names of the others typing, by the card they type on. */
+  typersByTask() {
+    /** @type {Map<string, string[]>} */
+    const byTask = new Map();
+    for (const { taskId, name } of this.typing.values()) {
+      if (!taskId) continue;
+      const names = byTask.get(taskId);
+      if (names) names.push(name);
+      else byTask.set(taskId, [name]);
+    }
+    return byTask;
   }
 
   /** @param {string} userId */

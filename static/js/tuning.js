@@ -19,6 +19,8 @@ const DEFAULTS = {
   cursorThrottleMs: 80,
   cursorIdleMs: 4000,
   typingExpiryMs: 6000,
+  /** 1: leave performance marks of board display, events and renders (the browser bench). */
+  performanceMarks: 0,
 };
 
 /** @type {typeof DEFAULTS} */

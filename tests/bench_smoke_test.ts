@@ -4,6 +4,7 @@
  * event. No timing is asserted: figures on a shared machine are the benchmark's business.
  */
 import assert from "node:assert/strict";
+import { chromiumAvailable } from "./browser_helpers.ts";
 import { skipUnless } from "./helpers.ts";
 
 const hasNode = await new Deno.Command("node", { args: ["--version"], stdout: "null" })
@@ -17,7 +18,8 @@ interface Row {
 
 Deno.test({
   name: "the benchmark harness runs every scenario in a tiny mode and loses no event",
-  ignore: skipUnless(hasNode, "node (for the load generators)"),
+  ignore: skipUnless(hasNode, "node (for the load generators)") ||
+    skipUnless(chromiumAvailable, "chromium (for the browser scenario)"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "liveboard-bench-smoke-" });
     try {
@@ -34,6 +36,7 @@ Deno.test({
           new URL("./bench/main.ts", import.meta.url).pathname,
           ...["--n", "20", "--k", "3", "--gap-ms", "20", "--write-ms", "300"],
           ...["--capacity", "10", "--hold-ms", "400", "--settle-ms", "100", "--out", out],
+          ...["--browser-cards", "30"],
         ],
         stdout: "piped",
         stderr: "piped",
@@ -59,6 +62,11 @@ Deno.test({
         const values = row(scenario, metric)?.values ?? {};
         assert.ok(values.liveboard !== undefined, `${scenario} ${metric}: no Liveboard figure`);
         assert.ok(values.deno !== undefined, `${scenario} ${metric}: no baseline figure`);
+      }
+      // The browser scenario measured a board in Chromium.
+      for (const metric of ["board visible ms", "one event p95 ms", "burst of 100 ms"]) {
+        const value = row("browser board", metric)?.values.liveboard;
+        assert.ok(value !== undefined && value > 0, `browser board ${metric}: ${value}`);
       }
       // Nothing lost or duplicated anywhere that was measured.
       for (const r of rows.filter((r) => /^lost/.test(r.metric))) {

@@ -4,23 +4,9 @@
  * errors and CSP violations, screenshots under test-output/, and `await using` disposal so no
  * browser, context or page outlives its test.
  */
-import fs from "node:fs";
 import type { Browser, BrowserContext, ConsoleMessage, Page } from "playwright-core";
 import type { TestServer } from "./helpers.ts";
-
-// playwright-core probes for WSL with existsSync("/proc/sys/fs/binfmt_misc/WSLInterop") when it
-// loads; Deno refuses that path without --allow-all and throws instead of answering false. The
-// test task grants only named permissions, so answer "does not exist" for refused paths.
-const existsSync = fs.existsSync;
-fs.existsSync = (path: fs.PathLike) => {
-  try {
-    return existsSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) return false;
-    throw error;
-  }
-};
-const { chromium } = await import("playwright-core");
+import { chromium } from "./playwright.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 

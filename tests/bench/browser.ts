@@ -10,7 +10,7 @@
  * - the JS heap and DOM node count afterwards (Chromium's own metrics);
  * - the snapshot's size, plain and gzip, and its server time (`Server-Timing`).
  */
-import { chromium } from "playwright-core";
+import { chromium } from "../playwright.ts";
 import type { Target } from "./targets.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

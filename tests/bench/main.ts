@@ -25,6 +25,8 @@
  *   largest --n, so the single-instance figures at that N are the comparison)
  * --cluster-capacity 9000 (connections per transport per instance, 0 = skip; default: --capacity)
  * --capacity-heartbeat-ms 5000 (SSE and WebSocket heartbeats during both capacity holds).
+ * --browser-cards 500,5000 (board sizes for the browser scenario in Chromium, 0 = skip; see
+ *   browser.ts).
  */
 import { LoadClient } from "./clients.ts";
 import { missedGoals, renderTable, type Row } from "./report.ts";
@@ -39,6 +41,7 @@ import {
   openGroups,
   writePath,
 } from "./scenarios.ts";
+import { browserAvailable, browserBoard } from "./browser.ts";
 import { postgresAvailable, redisAvailable } from "./services.ts";
 import { startTarget, type Target, TARGET_LABELS, type TargetName } from "./targets.ts";
 
@@ -58,6 +61,8 @@ interface Settings {
   clusterN: number;
   clusterCapacity: number;
   capacityHeartbeatMs: number;
+  /** Board sizes for the browser scenario (none: skipped). */
+  browserCards: number[];
 }
 
 function parseArgs(args: string[]): Settings {
@@ -81,6 +86,7 @@ function parseArgs(args: string[]): Settings {
     "--cluster-n",
     "--cluster-capacity",
     "--capacity-heartbeat-ms",
+    "--browser-cards",
   ];
   for (const name of flags.keys()) {
     if (!known.includes(name)) throw new Error(`Unknown flag "${name}"; known: ${known.join(" ")}`);
@@ -117,6 +123,8 @@ function parseArgs(args: string[]): Settings {
     clusterN: int("--cluster-n", Math.floor(Math.max(...ns) / 2)),
     clusterCapacity: int("--cluster-capacity", capacity),
     capacityHeartbeatMs: int("--capacity-heartbeat-ms", 5000),
+    browserCards: (flags.get("--browser-cards") ?? "500,5000").split(",").map(Number)
+      .filter((n) => n > 0),
   };
 }
 
@@ -404,6 +412,39 @@ for (const n of settings.ns) {
       digits: 0,
     },
   );
+}
+
+// ---- a big board in the browser ----------------------------------------------------------------
+if (settings.browserCards.length > 0 && !browserAvailable) {
+  notes.push("browser scenario skipped: Chromium is not installed at /usr/bin/chromium");
+} else if (settings.browserCards.length > 0 && settings.targets.includes("liveboard")) {
+  for (const cards of settings.browserCards) {
+    const { liveboard: seen } = await eachTarget(
+      `browser ${cards} cards`,
+      ["liveboard"],
+      (target) => browserBoard(target, cards),
+    );
+    if (!seen) continue;
+    const row = (metric: string, value: number, max?: number, digits = 1): Row => ({
+      scenario: "browser board",
+      n: cards,
+      metric,
+      values: { liveboard: value },
+      ...(max === undefined ? {} : { goals: [{ kind: "max" as const, max }] }),
+      digits,
+    });
+    rows.push(
+      row("snapshot KB", seen.snapshotBytes / 1024, undefined, 0),
+      row("snapshot gzip KB", seen.snapshotGzipBytes / 1024, undefined, 0),
+      row("snapshot server ms", seen.snapshotServerMs, 50),
+      row("board visible ms", seen.visibleMs, 1000, 0),
+      row("one event p50 ms", seen.eventP50),
+      row("one event p95 ms", seen.eventP95, 50),
+      row("burst of 100 ms", seen.burst100Ms, 500, 0),
+      row("JS heap MB", seen.heapMb),
+      row("DOM nodes", seen.domNodes, undefined, 0),
+    );
+  }
 }
 
 // ---- write path --------------------------------------------------------------------------------

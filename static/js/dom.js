@@ -1,3 +1,5 @@
+import { textProblem, TITLE_MAX } from "./text_rules.js";
+
 /**
  * A tiny DOM builder. Every string child becomes a Text node and every property is set through
  * the DOM API, so user data can never be parsed as HTML (no innerHTML anywhere in the client).
@@ -83,4 +85,24 @@ export function initials(name) {
   const parts = name.trim().split(/\s+/).filter(Boolean);
   return (parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : parts[0]?.[0] ?? "?")
     .toUpperCase();
+}
+
+/**
+ * Makes a text field refuse what the server would (the shared rule of text_rules.js: visible,
+ * no bidirectional overrides, at most `max` UTF-16 units), with the reason shown by the browser
+ * before anything is sent: a form with an invalid field does not submit.
+ * @template {HTMLInputElement} T
+ * @param {T} input
+ * @param {number} [max]
+ * @returns {T}
+ */
+export function guardText(input, max = TITLE_MAX) {
+  const check = () => {
+    const value = input.value.trim();
+    const problem = input.value === "" ? null : textProblem(value, max);
+    input.setCustomValidity(problem ? `This ${problem}.` : "");
+  };
+  input.addEventListener("input", check);
+  check();
+  return input;
 }

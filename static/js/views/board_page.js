@@ -260,6 +260,7 @@ export async function showBoard(root, boardId, context) {
       label: "Board title",
       value: model.board.title,
       submit: "Rename",
+      title: true,
     });
     if (!title || title === model.board.title) return;
     try {

@@ -4,7 +4,7 @@
  * up, arrows carry it, Space drops, Escape cancels; Alt+arrows move it one step at once), and the
  * canvas on which the others' cursors are drawn.
  */
-import { h } from "../dom.js";
+import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
 import { createCard, updateCard } from "./card.js";
 import { createColumn, updateColumn } from "./column.js";
@@ -50,14 +50,14 @@ export class BoardView {
 
     this.columns = h("ol", { class: "columns", attrs: { "aria-label": "Lists" } });
     this.layer = h("div", { class: "cursor-layer", attrs: { "aria-hidden": "true" } });
-    const listInput = h("input", {
+    const listInput = guardText(h("input", {
       type: "text",
       placeholder: "Add a list…",
       maxLength: TITLE_MAX,
       required: true,
       autocomplete: "off",
       attrs: { "aria-label": "New list title" },
-    });
+    }));
     const addList = h(
       "form",
       {

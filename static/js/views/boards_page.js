@@ -1,6 +1,6 @@
 /** The home page: the boards the user is a member of, and a form to create one. */
 import { api, ApiError } from "../api.js";
-import { h } from "../dom.js";
+import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
 import { toast } from "./toast.js";
 
@@ -33,14 +33,14 @@ export async function showBoards(root, context) {
     return null;
   }
 
-  const title = h("input", {
+  const title = guardText(h("input", {
     id: "new-board-title",
     type: "text",
     placeholder: "Board title",
     maxLength: TITLE_MAX,
     required: true,
     autocomplete: "off",
-  });
+  }));
   const create = h(
     "form",
     {

@@ -2,7 +2,7 @@
  * A list column: header with the title, the card count and a menu (rename, move left/right,
  * delete), the ordered cards, and the "add a card" form at the bottom.
  */
-import { h } from "../dom.js";
+import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
 import { actionMenu } from "./menu.js";
 
@@ -36,13 +36,13 @@ export function createColumn(list, actions) {
     ],
   );
 
-  const renameInput = h("input", {
+  const renameInput = guardText(h("input", {
     class: "column-title-input",
     type: "text",
     maxLength: TITLE_MAX,
     required: true,
     hidden: true,
-  });
+  }));
   const startRename = () => {
     renameInput.value = title.textContent ?? "";
     renameInput.setAttribute("aria-label", `New name for list “${title.textContent}”`);
@@ -53,6 +53,7 @@ export function createColumn(list, actions) {
   };
   const finishRename = (/** @type {boolean} */ save) => {
     if (renameInput.hidden) return;
+    if (save && !renameInput.reportValidity()) return;
     renameInput.hidden = true;
     title.hidden = false;
     const value = renameInput.value.trim();
@@ -66,7 +67,7 @@ export function createColumn(list, actions) {
   title.addEventListener("dblclick", startRename);
 
   const cards = h("ol", { class: "cards" });
-  const input = h("input", {
+  const input = guardText(h("input", {
     class: "add-card-input",
     type: "text",
     name: "title",
@@ -75,7 +76,7 @@ export function createColumn(list, actions) {
     required: true,
     autocomplete: "off",
     on: { input: () => actions.composing(id()) },
-  });
+  }));
   const form = h(
     "form",
     {

@@ -2,7 +2,7 @@
  * Modal dialogs built on <dialog>: the task editor (title, description, assignee; reports
  * typing while the user types), a yes/no confirmation and a one-line prompt.
  */
-import { h } from "../dom.js";
+import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
 
 /**
@@ -20,7 +20,7 @@ import { TITLE_MAX } from "../text_rules.js";
  * @returns {Promise<Partial<TaskFields> | "delete" | null>}
  */
 export async function editTask(task, members, presence) {
-  const title = h("input", {
+  const title = guardText(h("input", {
     id: "task-title",
     name: "title",
     type: "text",
@@ -28,7 +28,7 @@ export async function editTask(task, members, presence) {
     maxLength: TITLE_MAX,
     required: true,
     autocomplete: "off",
-  });
+  }));
   const description = h("textarea", {
     id: "task-description",
     name: "description",
@@ -144,7 +144,8 @@ export async function confirmDialog(question, confirmLabel) {
 /**
  * Asks for one line of text (board title, member email); resolves null when cancelled.
  * @param {string} heading
- * @param {{label: string, value?: string, type?: string, submit: string}} field
+ * @param {{label: string, value?: string, type?: string, submit: string, title?: boolean}} field
+ *   (`title`: held to the rule for titles, as the server will)
  * @returns {Promise<string | null>}
  */
 export async function promptDialog(heading, field) {
@@ -155,9 +156,10 @@ export async function promptDialog(heading, field) {
     type: field.type ?? "text",
     value: field.value ?? "",
     required: true,
-    maxLength: 254,
+    maxLength: field.title ? TITLE_MAX : 254,
     autocomplete: "off",
   });
+  if (field.title) guardText(input);
   const dialog = h(
     "dialog",
     { class: "dialog", attrs: { "aria-labelledby": "prompt-heading" } },

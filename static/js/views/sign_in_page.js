@@ -2,7 +2,7 @@
  * Signing in: email and password (or creating an account). In demo mode, one click signs in as
  * one of the demo people, or continues as the demo guest.
  */
-import { h } from "../dom.js";
+import { guardText, h } from "../dom.js";
 import { NAME_MAX } from "../text_rules.js";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD, signIn, signOut, signUp, whoAmI } from "../session.js";
 
@@ -25,7 +25,10 @@ export function showSignIn(root, options) {
     required: true,
     autocomplete: "current-password",
   });
-  const name = h("input", { id: "name", type: "text", autocomplete: "name", maxLength: NAME_MAX });
+  const name = guardText(
+    h("input", { id: "name", type: "text", autocomplete: "name", maxLength: NAME_MAX }),
+    NAME_MAX,
+  );
   const nameRow = h(
     "div",
     { class: "field", hidden: true },

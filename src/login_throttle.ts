@@ -13,12 +13,17 @@
  * A real user is never locked out for long: every wait is at most `maxWaitMs`, and a success
  * clears the account's counter for that address. An attempt counts as a failure while its
  * password is being checked, so fifty at once cannot all pass the free tries. Per instance.
+ *
+ * Sign-ups are counted per address the same way (`signUpsPerAddress` free, then doubling waits):
+ * each costs a password hash, and each new account brings its own connection allowance, so 200
+ * sign-ups from one address in half a second was both a CPU and a connection flood.
  */
 
 export interface ThrottleOptions {
   perAccountAndAddress: number;
   perAddress: number;
   perAccount: number;
+  signUpsPerAddress: number;
   windowMs: number;
   maxWaitMs: number;
 }
@@ -27,6 +32,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
   perAccountAndAddress: 5,
   perAddress: 30,
   perAccount: 50,
+  signUpsPerAddress: 10,
   windowMs: 15 * 60_000,
   maxWaitMs: 60_000,
 };
@@ -56,6 +62,15 @@ export class LoginThrottle {
     const wait = Math.max(...keys.map(([key, free]) => this.#wait(key, free)));
     if (wait > 0) return wait;
     for (const [key] of keys) this.#record(key);
+    return null;
+  }
+
+  /** Before creating an account: null when it may go ahead (it is counted), else the wait. */
+  beginSignUp(address: string): number | null {
+    const key = `signup:${address}`;
+    const wait = this.#wait(key, this.options.signUpsPerAddress);
+    if (wait > 0) return wait;
+    this.#record(key);
     return null;
   }
 

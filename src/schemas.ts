@@ -41,7 +41,8 @@ const id = z.string().min(1).max(100);
 const position = z.number().int("must be a whole number").min(0, "must be 0 or more").max(
   1_000_000,
 );
-const version = z.number().int().min(1);
+/** Versions are 32-bit in PostgreSQL: a larger one is refused here rather than by the database. */
+const version = z.number().int().min(1).max(2_147_483_647);
 
 export const createBoardSchema = z.strictObject({ title });
 export const renameBoardSchema = z.strictObject({ title });

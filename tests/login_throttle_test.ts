@@ -12,6 +12,7 @@ const OPTIONS = {
   perAccountAndAddress: 3,
   perAddress: 10,
   perAccount: 6,
+  signUpsPerAddress: 2,
   windowMs: 60_000,
   maxWaitMs: 8_000,
 };
@@ -91,4 +92,34 @@ Deno.test("50 wrong passwords at once: all but the free tries get 429 with Retry
     json: { email: "alice@example.com", password: "liveboard" },
   });
   await expectStatus(real, 200);
+});
+
+Deno.test("sign-ups from one address are free twice here, then wait; other addresses are not slowed", () => {
+  let now = 0;
+  const throttle = new LoginThrottle(OPTIONS, () => now);
+  assert.equal(throttle.beginSignUp("203.0.113.9"), null);
+  assert.equal(throttle.beginSignUp("203.0.113.9"), null);
+  assert.equal(throttle.beginSignUp("203.0.113.9"), 1000);
+  assert.equal(throttle.beginSignUp("198.51.100.1"), null);
+  now = 1000;
+  assert.equal(throttle.beginSignUp("203.0.113.9"), null, "after the wait, one more");
+  assert.equal(throttle.beginSignUp("203.0.113.9"), 2000, "then the wait doubles");
+  now = 61_000;
+  assert.equal(throttle.beginSignUp("203.0.113.9"), null, "the window forgets");
+});
+
+Deno.test("the eleventh sign-up from one address in 15 minutes gets 429 with Retry-After", async () => {
+  await using server = await startTestServer({ signup: true });
+  const signUp = (i: number, address: string) =>
+    server.request("/signup", {
+      method: "POST",
+      headers: { "x-forwarded-for": address },
+      json: { email: `flood-${i}@example.com`, name: `Flood ${i}`, password: "a long password" },
+    });
+  for (let i = 0; i < 10; i++) await expectStatus(await signUp(i, "203.0.113.7"), 201);
+  const refused = await signUp(10, "203.0.113.7");
+  const body = await expectStatus(refused, 429);
+  assert.equal(body.error.code, "too_many_signups");
+  assert.equal(refused.headers.get("retry-after"), "1");
+  await expectStatus(await signUp(11, "198.51.100.7"), 201);
 });

@@ -118,8 +118,13 @@ export function parseSince(value: string | undefined): { cursor: number } | { ti
       `Invalid since "${value}": expected an event cursor or an ISO-8601 time`,
     );
   }
-  return { time };
+  // A Date takes years PostgreSQL's timestamps refuse ("0000-01-01" was a 500 there); any time
+  // before 1970 asks for every task and any after 9999 for none, so the range is clamped.
+  return { time: new Date(Math.min(LATEST_SINCE, Math.max(EARLIEST_SINCE, time.getTime()))) };
 }
+
+const EARLIEST_SINCE = Date.UTC(1970, 0, 1);
+const LATEST_SINCE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** A comma-separated list of board ids: 1 to `max`, each a plain id. */
 export function parseBoardList(value: string | undefined, max: number): string[] {

@@ -29,6 +29,7 @@ export function authRoutes(services: Services): Hono<AppEnv> {
     return c.json({ user, token }, status);
   }
 
+  const throttle = new LoginThrottle();
   app.post("/signup", async (c) => {
     if (!config.signup) {
       throw new AppError("signup_disabled", "Sign-up is switched off on this server");
@@ -44,12 +45,20 @@ export function authRoutes(services: Services): Hono<AppEnv> {
         "This address is reserved for an administrator; ask the operator",
       );
     }
+    const wait = throttle.beginSignUp(clientAddress(c.req.raw, peerAddress(c)));
+    if (wait !== null) {
+      const seconds = Math.ceil(wait / 1000);
+      c.header("retry-after", String(seconds));
+      throw new AppError(
+        "too_many_signups",
+        `Too many accounts created from this address; try again in ${seconds} s`,
+      );
+    }
     const passwordHash = await hashPassword(input.password, config.pbkdf2Iterations);
     const user = await store.createUser({ email: input.email, name: input.name, passwordHash });
     return startSession(c, user, 201);
   });
 
-  const throttle = new LoginThrottle();
   app.post("/login", async (c) => {
     const input = parseInput(loginSchema, await jsonBody(c, services));
     const address = clientAddress(c.req.raw, peerAddress(c));

@@ -82,6 +82,11 @@ export function parseClientMessage(text: string): ClientMessage {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ProtocolError("invalid_message", 'A message must be a JSON object with a "type"');
   }
+  // Zod's loose schemas drop an own "__proto__" key from what they return, so the strict check
+  // of the mutation's fields would never see it; REST refuses it as an unknown field, and so here.
+  if (Object.hasOwn(value, "__proto__")) {
+    throw new ProtocolError("validation_failed", 'Unknown field "__proto__"');
+  }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== "string") {
     throw new ProtocolError("invalid_message", 'A message needs a "type" string');

@@ -75,6 +75,7 @@ export const ERROR_CODES = /** @type {const} */ ({
     when: "more open SSE streams than `SSE_MAX_STREAMS_PER_USER`",
   },
   too_many_logins: { status: 429, when: "too many wrong passwords (see Limits)" },
+  too_many_signups: { status: 429, when: "too many accounts created from one address" },
   too_many_connections: { status: 429, when: "more sockets than `WS_MAX_PER_USER`" },
   too_many_rooms: { status: 429, when: "a socket joining more rooms than it may" },
   too_many_requests: { status: 429, when: "too many socket mutations in flight" },

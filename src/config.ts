@@ -50,6 +50,9 @@ export interface Config {
   sseQueueBytes: number;
   sseMaxBoards: number;
   sseMaxStreamsPerUser: number;
+  maxCardsPerBoard: number;
+  maxListsPerBoard: number;
+  maxBoardsPerUser: number;
   longPollTimeoutMs: number;
   longPollMaxPerUser: number;
   wsHeartbeatMs: number;
@@ -261,6 +264,30 @@ export const OPTIONS: Option[] = [
     default: "20",
     min: 1,
     help: "boards in one /events stream",
+  },
+  {
+    key: "maxCardsPerBoard",
+    env: "MAX_CARDS_PER_BOARD",
+    kind: "int",
+    default: "5000",
+    min: 1,
+    help: "cards on one board (409 limit_reached above)",
+  },
+  {
+    key: "maxListsPerBoard",
+    env: "MAX_LISTS_PER_BOARD",
+    kind: "int",
+    default: "100",
+    min: 1,
+    help: "lists on one board (409 limit_reached above)",
+  },
+  {
+    key: "maxBoardsPerUser",
+    env: "MAX_BOARDS_PER_USER",
+    kind: "int",
+    default: "100",
+    min: 1,
+    help: "boards one user owns (409 limit_reached above)",
   },
   {
     key: "sseMaxStreamsPerUser",

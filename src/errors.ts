@@ -40,6 +40,8 @@ export type DomainCode =
   | "owner_cannot_leave"
   /** An idempotency key already used by this user for a different request. */
   | "idempotency_key_reused"
+  /** A board or user already holds as many cards, lists or boards as the store allows. */
+  | "limit_reached"
   /** The store could not be reached or written, or a lock or statement timed out: retry later. */
   | "store_unavailable";
 

@@ -27,11 +27,17 @@ import { WebSocketTransport } from "./realtime/ws.ts";
 import { handleMessage } from "./realtime/ws_handlers.ts";
 import { seedDemoData } from "./store/seed.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
-import type { Store } from "./store/store.ts";
+import type { Store, StoreLimits } from "./store/store.ts";
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+const limitsOf = (config: Config): StoreLimits => ({
+  cardsPerBoard: config.maxCardsPerBoard,
+  listsPerBoard: config.maxListsPerBoard,
+  boardsPerUser: config.maxBoardsPerUser,
+});
 
 /** Opens the store DATABASE_URL names; a failure is a ConfigError naming the setting. */
 export async function openStore(config: Config): Promise<Store> {
@@ -41,9 +47,9 @@ export async function openStore(config: Config): Promise<Store> {
       return await PostgresStore.open(config.databaseUrl, {
         schema: config.databaseSchema,
         lockTimeoutMs: config.databaseLockTimeoutMs,
-      });
+      }, limitsOf(config));
     }
-    return new SqliteStore(config.databaseUrl);
+    return new SqliteStore(config.databaseUrl, limitsOf(config));
   } catch (error) {
     throw new ConfigError(
       `Cannot open DATABASE_URL "${redactUrl(config.databaseUrl)}": ${errorText(error)}`,

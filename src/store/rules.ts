@@ -104,3 +104,19 @@ export const ranks = {
     return before < rank && rank < after ? rank : null;
   },
 };
+
+const LIMIT_NAMES = {
+  cardsPerBoard: "cards on a board",
+  listsPerBoard: "lists on a board",
+  boardsPerUser: "boards owned by one user",
+} as const;
+
+/** Refuses one more of something that already has `count` of at most `max` (`limit_reached`). */
+export function checkLimit(limit: keyof typeof LIMIT_NAMES, count: number, max: number): void {
+  if (count < max) return;
+  throw new DomainError(
+    "limit_reached",
+    `At most ${max} ${LIMIT_NAMES[limit]} are allowed; this would be one more`,
+    { limit, max },
+  );
+}

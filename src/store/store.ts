@@ -177,6 +177,25 @@ export interface WriteFailure {
   since: string;
 }
 
+/**
+ * How much one board and one user may hold. Checked inside the creating mutation's transaction
+ * (under the board's lock on PostgreSQL, the user's for boards), so concurrent creates cannot
+ * pass them; a create past one rejects with `limit_reached`.
+ */
+export interface StoreLimits {
+  /** Cards on one board: a 5,000-card board is a 1.9 MB snapshot (124 kB gzip). */
+  cardsPerBoard: number;
+  listsPerBoard: number;
+  /** Boards a user owns. */
+  boardsPerUser: number;
+}
+
+export const DEFAULT_LIMITS: StoreLimits = {
+  cardsPerBoard: 5000,
+  listsPerBoard: 100,
+  boardsPerUser: 100,
+};
+
 export interface RetentionPolicy {
   maxCount: number;
   maxAgeMs: number;

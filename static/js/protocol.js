@@ -64,6 +64,10 @@ export const ERROR_CODES = /** @type {const} */ ({
     status: 409,
     when: "an idempotency key used before for another request",
   },
+  limit_reached: {
+    status: 409,
+    when: "one card, list or board more than a board or user may hold (`limit`, `max` say which)",
+  },
   board_deleted: { status: 410, when: "on a socket: a joined board was deleted" },
   body_too_large: { status: 413, when: "a body over `MAX_BODY_BYTES`" },
   unsupported_media_type: { status: 415, when: "a body that is not `application/json`" },

@@ -16,6 +16,7 @@ import { newId, now } from "../ids.ts";
 import {
   alreadyMember,
   checkAssignee,
+  checkLimit,
   checkRemovable,
   checkSameBoard,
   checkVersion,
@@ -43,13 +44,14 @@ import type {
   SeedData,
   Snapshot,
   Store,
+  StoreLimits,
   Task,
   TaskChanges,
   TaskMove,
   User,
   WriteFailure,
 } from "../store.ts";
-import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
+import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS } from "../store.ts";
 import {
   type FastPath,
   isUniqueViolation,
@@ -93,11 +95,15 @@ function rankAt(probe: Row, at: number): number | null {
 }
 
 export class PostgresStore implements Store {
-  private constructor(readonly db: PgDatabase) {}
+  private constructor(readonly db: PgDatabase, readonly limits: StoreLimits) {}
 
   /** Connects and migrates; rejects when the server cannot be reached. */
-  static async open(url: string, options: PgOptions): Promise<PostgresStore> {
-    return new PostgresStore(await PgDatabase.open(url, options));
+  static async open(
+    url: string,
+    options: PgOptions,
+    limits: StoreLimits = DEFAULT_LIMITS,
+  ): Promise<PostgresStore> {
+    return new PostgresStore(await PgDatabase.open(url, options), limits);
   }
 
   onCommit(listener: Parameters<Store["onCommit"]>[0]): void {
@@ -352,6 +358,11 @@ export class PostgresStore implements Store {
   ): Promise<Mutation<Snapshot>> {
     const boardId = newId("board");
     const mutation = await this.#mutate(actorId, options, null, async (sql) => {
+      // The owner's boards are counted under a lock on the owner, so two creates at once
+      // cannot both pass the limit.
+      const [{ owned }] = await sql`SELECT pg_advisory_xact_lock(hashtext(${`owner:${actorId}`})),
+          (SELECT count(*) FROM boards WHERE owner_id = ${actorId}) AS owned`;
+      checkLimit("boardsPerUser", Number(owned), this.limits.boardsPerUser);
       const at = now();
       const [row] = await sql`INSERT INTO boards (id, title, owner_id, created_at, updated_at)
         VALUES (${boardId}, ${title}, ${actorId}, ${at}, ${at}) RETURNING *`;
@@ -482,6 +493,7 @@ export class PostgresStore implements Store {
     return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "member", "Board", boardId);
       const count = await this.#countLists(sql, boardId);
+      checkLimit("listsPerBoard", count, this.limits.listsPerBoard);
       const at = placeAt(position, count);
       await sql`UPDATE lists SET position = position + 1
         WHERE board_id = ${boardId} AND position >= ${at}`;
@@ -616,12 +628,15 @@ export class PostgresStore implements Store {
       const [row] = await sql`SELECT lists.board_id,
           EXISTS (SELECT 1 FROM board_members AS assignee WHERE assignee.board_id = lists.board_id
             AND assignee.user_id = ${assigneeId}) AS assignee_ok,
+          (SELECT coalesce(sum(task_count), 0) FROM lists AS board_lists
+            WHERE board_lists.board_id = lists.board_id) AS board_cards,
           ${placementProbe(sql, input.listId, id, input.position)}
         FROM lists JOIN board_members ON board_members.board_id = lists.board_id
           AND board_members.user_id = ${actorId}
         WHERE lists.id = ${input.listId}`;
       if (!row) throw notFound("List", input.listId);
       checkAssignee(assigneeId, row.assignee_ok);
+      checkLimit("cardsPerBoard", Number(row.board_cards), this.limits.cardsPerBoard);
       const { rank, position } = await this.#place(sql, row, input.listId, id, input.position);
       const stamp = now();
       const [task] = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
@@ -631,7 +646,7 @@ export class PostgresStore implements Store {
         RETURNING *`;
       const created = toTask({ ...task, position });
       return { value: created, event: boardEvents.taskCreated(created) };
-    }, createTaskStatement(actorId, id, input, now()));
+    }, createTaskStatement(actorId, id, input, now(), this.limits.cardsPerBoard));
   }
 
   /**

@@ -98,6 +98,7 @@ export function createTaskStatement(
   id: string,
   input: NewTask,
   stamp: string,
+  maxCards: number,
 ): FastPath<Task> | undefined {
   const assigneeId = input.assigneeId ?? null;
   if (!storable(input.listId, assigneeId)) return undefined;
@@ -109,6 +110,8 @@ export function createTaskStatement(
             AND board_members.user_id = ${actorId}
           WHERE lists.id = ${input.listId}
             AND ${assigneeIsMember(sql, "lists.board_id", assigneeId)}
+            AND (SELECT coalesce(sum(task_count), 0) FROM lists AS board_lists
+              WHERE board_lists.board_id = lists.board_id) < ${maxCards}
         ), ${placement(sql, input.listId, id, input.position)},
         created AS (
           INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,

@@ -11,6 +11,7 @@ import { boardEvents, type NewEvent } from "../events.ts";
 import {
   alreadyMember,
   checkAssignee,
+  checkLimit,
   checkRemovable,
   checkSameBoard,
   checkVersion,
@@ -42,13 +43,14 @@ import type {
   SeedData,
   Snapshot,
   Store,
+  StoreLimits,
   Task,
   TaskChanges,
   TaskMove,
   User,
   WriteFailure,
 } from "../store.ts";
-import { IDEMPOTENCY_KEEP_MS } from "../store.ts";
+import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS } from "../store.ts";
 
 /** What a mutation's body returns: its result and the event to append with it. */
 interface MutationOutcome<T> {
@@ -60,7 +62,7 @@ interface MutationOutcome<T> {
 export class SqliteStore implements Store {
   #db: SqliteDatabase;
 
-  constructor(path: string) {
+  constructor(path: string, readonly limits: StoreLimits = DEFAULT_LIMITS) {
     this.#db = new SqliteDatabase(path);
   }
 
@@ -307,6 +309,8 @@ export class SqliteStore implements Store {
   ): Promise<Mutation<Snapshot>> {
     const boardId = newId("board");
     return this.#db.enqueue(() => {
+      const owned = this.#db.get("SELECT count(*) AS n FROM boards WHERE owner_id = ?", actorId)!;
+      checkLimit("boardsPerUser", owned.n as number, this.limits.boardsPerUser);
       const at = now();
       this.#db.run(
         "INSERT INTO boards (id, title, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -461,6 +465,8 @@ export class SqliteStore implements Store {
   ): Promise<Mutation<List>> {
     return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "member", "Board", boardId);
+      const lists = this.#db.get("SELECT count(*) AS n FROM lists WHERE board_id = ?", boardId)!;
+      checkLimit("listsPerBoard", lists.n as number, this.limits.listsPerBoard);
       const at = openListSlot(this.#db, boardId, position);
       const stamp = now();
       const list = toList(
@@ -575,6 +581,11 @@ export class SqliteStore implements Store {
       const { list, taskCount } = found;
       this.#requireRole(list.boardId, actorId, "member", "List", list.id);
       this.#checkAssignee(list.boardId, input.assigneeId);
+      const cards = this.#db.get(
+        "SELECT coalesce(sum(task_count), 0) AS n FROM lists WHERE board_id = ?",
+        list.boardId,
+      )!.n as number;
+      checkLimit("cardsPerBoard", cards, this.limits.cardsPerBoard);
       const id = newId("task");
       const { rank, position } = placeTask(this.#db, list.id, id, taskCount, input.position);
       const stamp = now();

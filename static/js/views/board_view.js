@@ -2,7 +2,9 @@
  * The board on screen: columns and cards rendered by key and updated in place (focus, menus and
  * inputs survive live updates), moving cards by drag and drop or by keyboard (Space picks a card
  * up, arrows carry it, Space drops, Escape cancels; Alt+arrows move it one step at once), and the
- * canvas on which the others' cursors are drawn.
+ * canvas on which the others' cursors are drawn. A long list shows its first cards and a "Show
+ * more" button (pressed by itself when scrolled into view, and by the arrow keys past the last
+ * card), so a render costs what is shown, not the whole board.
  */
 import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
@@ -23,6 +25,8 @@ import { announce } from "./toast.js";
 
 /** @type {string[]} */
 const NOBODY = [];
+/** Cards a list shows at first, and how many more each "Show more" adds. */
+export const CARDS_PER_PAGE = 100;
 
 export class BoardView {
   /**
@@ -47,6 +51,19 @@ export class BoardView {
      * @type {WeakMap<HTMLElement, {task: object, member: object | undefined, typing: string, grabbed: boolean}>}
      */
     this.drawn = new WeakMap();
+    /** @type {Map<string, number>} how many cards each list shows */
+    this.shown = new Map();
+    /** @type {Map<string, HTMLElement>} each long list's "Show more" item */
+    this.moreButtons = new Map();
+    // A "Show more" that scrolls into view shows more by itself.
+    this.observer = typeof IntersectionObserver === "undefined"
+      ? null
+      : new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          const listId = /** @type {HTMLElement} */ (entry.target).dataset.listId;
+          if (entry.isIntersecting && listId) this.showMore(listId);
+        }
+      });
 
     this.columns = h("ol", { class: "columns", attrs: { "aria-label": "Lists" } });
     this.layer = h("div", { class: "cursor-layer", attrs: { "aria-hidden": "true" } });
@@ -109,7 +126,13 @@ export class BoardView {
       const tasks = shown.columns.get(list.id) ?? [];
       updateColumn(column, list, tasks.length);
       const cards = /** @type {HTMLElement} */ (column.querySelector(".cards"));
-      tasks.forEach((task, position) => {
+      const limit = Math.max(
+        this.shown.get(list.id) ?? CARDS_PER_PAGE,
+        // The grabbed card stays in view wherever the keyboard carries it.
+        this.grab?.listId === list.id ? this.grab.index + 1 : 0,
+      );
+      const visible = tasks.length > limit ? tasks.slice(0, limit) : tasks;
+      visible.forEach((task, position) => {
         seenTasks.add(task.id);
         let card = this.cardElements.get(task.id);
         if (!card) {
@@ -134,11 +157,16 @@ export class BoardView {
         }
         placeAt(cards, card, position);
       });
+      this.#placeMore(list.id, cards, tasks.length - visible.length, visible.length);
     });
     for (const [id, column] of this.columnElements) {
       if (!seenLists.has(id)) {
         column.remove();
         this.columnElements.delete(id);
+        this.shown.delete(id);
+        const more = this.moreButtons.get(id);
+        if (more) this.observer?.unobserve(more);
+        this.moreButtons.delete(id);
       }
     }
     for (const [id, card] of this.cardElements) {
@@ -151,6 +179,51 @@ export class BoardView {
       const card = this.cardElements.get(focusedTask);
       if (card && document.activeElement !== card) card.focus();
     }
+  }
+
+  /**
+   * Shows the next page of a long list's cards.
+   * @param {string} listId
+   */
+  showMore(listId) {
+    this.shown.set(listId, (this.shown.get(listId) ?? CARDS_PER_PAGE) + CARDS_PER_PAGE);
+    if (this.view) this.render(this.view);
+  }
+
+  /**
+   * Puts the list's "Show more" after its shown cards while some are hidden, or takes it away.
+   * @param {string} listId
+   * @param {HTMLElement} cards
+   * @param {number} hidden
+   * @param {number} at
+   */
+  #placeMore(listId, cards, hidden, at) {
+    let more = this.moreButtons.get(listId);
+    if (hidden <= 0) {
+      if (more) {
+        this.observer?.unobserve(more);
+        more.remove();
+        this.moreButtons.delete(listId);
+      }
+      return;
+    }
+    if (!more) {
+      more = h(
+        "li",
+        { class: "cards-more", dataset: { listId } },
+        h("button", {
+          class: "button button-quiet",
+          type: "button",
+          on: { click: () => this.showMore(listId) },
+        }),
+      );
+      this.moreButtons.set(listId, more);
+      this.observer?.observe(more);
+    }
+    const button = /** @type {HTMLElement} */ (more.firstElementChild);
+    const text = `Show ${Math.min(hidden, CARDS_PER_PAGE)} more (${hidden} not shown)`;
+    if (button.textContent !== text) button.textContent = text;
+    placeAt(cards, more, at);
   }
 
   /**
@@ -240,6 +313,7 @@ export class BoardView {
       const siblings = list ? view.columns.get(list.id) ?? [] : [];
       const to = step[0] === 0 ? index + step[1] : Math.min(index, siblings.length - 1);
       const next = siblings[to];
+      if (next && list && !this.cardElements.has(next.id)) this.showMore(list.id);
       if (next) this.cardElements.get(next.id)?.focus();
     }
   }

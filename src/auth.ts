@@ -135,14 +135,15 @@ export class SessionCache implements SessionLookup {
 
   async findSessionUser(tokenHash: string): Promise<User | null> {
     const cached = this.#users.get(tokenHash);
-    if (cached && cached.until > Date.now()) return cached.user;
+    // The monotonic clock: a wall clock set back would trust a cached session for days.
+    if (cached && cached.until > performance.now()) return cached.user;
     this.#users.delete(tokenHash);
     const user = await this.store.findSessionUser(tokenHash);
     if (user && this.ttlMs > 0) {
       if (this.#users.size >= SESSION_CACHE_SIZE) {
         this.#users.delete(this.#users.keys().next().value!);
       }
-      this.#users.set(tokenHash, { user, until: Date.now() + this.ttlMs });
+      this.#users.set(tokenHash, { user, until: performance.now() + this.ttlMs });
     }
     return user;
   }

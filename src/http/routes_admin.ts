@@ -27,11 +27,15 @@ export function adminRoutes(services: Services): Hono<AppEnv> {
       // reported below
     }
     const healthy = cursor !== null;
+    // Reads work but the last write failed (disk full, read-only): still 200, so a balancer keeps
+    // sending reads here; monitoring alerts on "degraded".
+    const writeFailure = healthy ? store.writeFailure() : null;
     return c.json({
-      status: healthy ? "ok" : "unavailable",
+      status: !healthy ? "unavailable" : writeFailure ? "degraded" : "ok",
       instanceId: config.instanceId,
       cursor,
-      store: healthy ? "ok" : "unreachable",
+      store: !healthy ? "unreachable" : writeFailure ? "read_only" : "ok",
+      ...(writeFailure && { storeError: writeFailure }),
       redis: redis ? (redis.up ? "ok" : "down") : "off",
       ...(relay && {
         relay: {

@@ -108,6 +108,7 @@ class LongPollWaiter implements Connection {
   readonly transport = "longpoll";
   readonly userId: string;
   readonly sessionHash: string | null;
+  /** On the monotonic clock: a wall clock set back would hold the poll past its time. */
   readonly deadline: number;
   #resolve?: (answer: string) => void;
   #reject?: (error: unknown) => void;
@@ -132,7 +133,7 @@ class LongPollWaiter implements Connection {
   ) {
     this.userId = caller.user.id;
     this.sessionHash = caller.sessionHash;
-    this.deadline = Date.now() + polling.options.timeoutMs;
+    this.deadline = performance.now() + polling.options.timeoutMs;
   }
 
   boardIds(): Iterable<string> {
@@ -215,7 +216,7 @@ class LongPollWaiter implements Connection {
   }
 
   checkDeadline(): void {
-    if (Date.now() >= this.deadline) {
+    if (performance.now() >= this.deadline) {
       this.#finish({ data: [], timeout: true, cursor: this.cursor });
     }
   }

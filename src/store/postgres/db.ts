@@ -7,7 +7,8 @@
  * lock is held for one statement rather than the whole batch. A batch first locks the boards it
  * changes, in one global order, so instances writing one board queue rather than deadlock, and
  * batches on different boards still run in parallel until their last step. Also here: which
- * errors mean "the database is unavailable" (a 503, not a 500) and which mean "run it again".
+ * errors mean "the database is unavailable" (a 503, not a 500) and which mean "run it again",
+ * and the clients are replaced whole when a connection of theirs closes (see `Client`).
  */
 import postgres, { type Sql } from "postgres";
 import { DomainError } from "../../errors.ts";
@@ -165,6 +166,82 @@ function fnv1a(text: string): number {
 /** A unique constraint said no. */
 export const isUniqueViolation = (error: unknown) => errorCode(error) === "23505";
 
+/**
+ * postgres.js 3.4.9 on Deno may throw from a timer when PostgreSQL ends a connection that a
+ * transaction holds (`sql.begin`: snapshots, prune): `socket.write` on a socket it already let
+ * go of (porsager/postgres#1208, denoland/deno#34667). Uncaught, that TypeError ends the
+ * process — measured: readers and writers while sessions were ended, 2 of them in 40 rounds.
+ * It is stopped here (once per process) and logged; the close that caused it retired the
+ * client (`Client`), which rejects the query involved, so its request gets a 503.
+ */
+let driverGuard = false;
+function guardDriverTimers(): void {
+  if (driverGuard) return;
+  driverGuard = true;
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error;
+    if (
+      error instanceof TypeError && error.message.includes("reading 'write'") &&
+      /postgres\S*connection\.js/.test(error.stack ?? "")
+    ) {
+      event.preventDefault();
+      log.warn(`postgres.js wrote to a closed connection (stopped): ${error.message}`);
+    }
+  });
+}
+
+/** What a statement of a client whose connection closed fails with (a 503, see storeError). */
+function connectionLost(): Error {
+  return Object.assign(new Error("The connection to the database was lost"), {
+    code: "CONNECTION_CLOSED",
+  });
+}
+
+/**
+ * One postgres.js client, retired whole when one of its connections closes. postgres.js 3.4.9
+ * settles nothing that was sent on a connection between its socket's error and its close (the
+ * `closed(hadError)` path; porsager/postgres#1130), and that connection's next queries hang
+ * behind them: measured, a backend ended by `pg_terminate_backend` while the writer was busy
+ * left every later write of the instance waiting forever. So when a connection closes, the
+ * client is ended at once — which rejects what it left pending (CONNECTION_DESTROYED, a 503) —
+ * and a fresh client serves what comes next. Connections are never recycled by age
+ * (`max_lifetime`), so a close is always a failure; and a batch's statements go through
+ * `guarded`, which refuses them once the client is retired, so no statement of a transaction
+ * begun on the lost connection can run by itself on a new one (postgres.js reconnects on its
+ * own).
+ */
+class Client {
+  retired = false;
+  /** Settles once a retired client has ended. */
+  ended: Promise<void> = Promise.resolve();
+  readonly sql: Sql;
+  /** `sql` for a batch: a statement made after the client was retired throws at once. */
+  readonly guarded: Sql;
+
+  constructor(
+    open: (onclose: () => void) => Sql,
+    /** How long in-flight statements of a retired client may still finish, in seconds. */
+    readonly grace: number,
+    readonly onRetired: (client: Client) => void,
+  ) {
+    this.sql = open(() => this.retire());
+    this.guarded = new Proxy(this.sql, {
+      apply: (target, self, args) => {
+        if (this.retired) throw connectionLost();
+        return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, self, args);
+      },
+    });
+  }
+
+  /** Stops using this client: ends it (what it leaves pending rejects) and tells the owner. */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.ended = this.sql.end({ timeout: this.grace }).catch(() => {});
+    this.onRetired(this);
+  }
+}
+
 export class PgDatabase {
   /**
    * How the fast statements fared: applied, declined (a check failed: the general body ran) and
@@ -177,48 +254,82 @@ export class PgDatabase {
   /** The answers of the batches sent so far, made one after the other (see #kick). */
   #answered: Promise<void> = Promise.resolve();
   #writeFailure: WriteFailure | null = null;
+  /** The read pool and the writer: replaced when a connection of theirs closes (`Client`). */
+  #pool: Client;
+  #writer: Client;
+  #closing = false;
+  /** Retired clients still ending (close waits for them). */
+  #retiring = new Set<Promise<void>>();
+  /** A batch not answered by then is taken for lost: its client is retired (see #send). */
+  #batchDeadlineMs: number;
 
   private constructor(
-    /** The read pool. */
-    readonly sql: Sql,
-    readonly writer: Sql,
     readonly schema: string,
-  ) {}
+    openPool: (onclose: () => void) => Sql,
+    openWriter: (onclose: () => void) => Sql,
+    lockTimeoutMs: number,
+  ) {
+    const retired = (client: Client) => {
+      this.#retiring.add(client.ended);
+      client.ended.then(() => this.#retiring.delete(client.ended));
+    };
+    // Reads in flight on the pool's healthy connections get a second to finish.
+    const pool = (): Client =>
+      new Client(openPool, 1, (old) => {
+        retired(old);
+        if (!this.#closing) this.#pool = pool();
+      });
+    const writer = (): Client =>
+      new Client(openWriter, 0, (old) => {
+        retired(old);
+        if (!this.#closing) this.#writer = writer();
+      });
+    this.#pool = pool();
+    this.#writer = writer();
+    // Every statement of a batch gets statement_timeout (twice the lock timeout) from the
+    // server; a batch still unanswered well past that has lost its connection silently.
+    this.#batchDeadlineMs = 4 * lockTimeoutMs + 5000;
+  }
 
   /** Connects, migrates (once across instances) and opens the writer connection. */
   static async open(url: string, options: PgOptions): Promise<PgDatabase> {
+    guardDriverTimers();
     const common = {
       types: TYPES,
       onnotice: () => {},
       connect_timeout: 5,
+      // Never recycled by age: a close is a failure, and the client is replaced (`Client`).
+      max_lifetime: 0,
       // Connections are made on first use: an unreachable server fails the first query.
       connection: { search_path: options.schema, application_name: "liveboard" },
     };
-    const sql = postgres(url, { ...common, max: options.poolSize ?? 10 });
+    const sql = postgres(url, { ...common, max: 1 });
     try {
       await migrate(sql, options.schema);
-    } catch (error) {
+    } finally {
       await sql.end({ timeout: 1 });
-      throw error;
     }
-    const writer = postgres(url, {
-      ...common,
-      max: 1,
-      connection: {
-        ...common.connection,
-        // A stuck lock holder (another instance, an operator's session) becomes a clear 503
-        // for the waiting writes instead of a pile-up behind it.
-        lock_timeout: options.lockTimeoutMs,
-        statement_timeout: 2 * options.lockTimeoutMs,
-        idle_in_transaction_session_timeout: 2 * options.lockTimeoutMs,
-        // Mutations are key lookups whose best plan does not depend on their values, and
-        // re-planning them on every run (PostgreSQL's choice for the task move: its estimate
-        // depends on the parameters) cost about 1 ms of database CPU per move.
-        plan_cache_mode: "force_generic_plan",
-      },
-    });
-    // deno-lint-ignore no-explicit-any
-    return new PgDatabase(sql as any, writer as any, options.schema);
+    const openPool = (onclose: () => void) =>
+      postgres(url, { ...common, max: options.poolSize ?? 10, onclose }) as unknown as Sql;
+    const openWriter = (onclose: () => void) =>
+      postgres(url, {
+        ...common,
+        max: 1,
+        onclose,
+        connection: {
+          ...common.connection,
+          // A stuck lock holder (another instance, an operator's session) becomes a clear 503
+          // for the waiting writes instead of a pile-up behind it.
+          lock_timeout: options.lockTimeoutMs,
+          statement_timeout: 2 * options.lockTimeoutMs,
+          idle_in_transaction_session_timeout: 2 * options.lockTimeoutMs,
+          // Mutations are key lookups whose best plan does not depend on their values, and
+          // re-planning them on every run (PostgreSQL's choice for the task move: its estimate
+          // depends on the parameters) cost about 1 ms of database CPU per move.
+          plan_cache_mode: "force_generic_plan",
+        },
+      }) as unknown as Sql;
+    return new PgDatabase(options.schema, openPool, openWriter, options.lockTimeoutMs);
   }
 
   /** Sets the one listener that gets each committed mutation's event, in seq order. */
@@ -252,7 +363,7 @@ export class PgDatabase {
    */
   async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     try {
-      return await fn(this.sql);
+      return await fn(this.#pool.sql);
     } catch (error) {
       if (WRITE_REFUSED_CODES.has(errorCode(error))) throw this.#writeFailed(error);
       throw storeError(error);
@@ -309,7 +420,16 @@ export class PgDatabase {
    * `savepoint()` and a round trip per statement: 878 creates/s, p99 65 ms at 32 clients.)
    */
   async #send(batch: PendingMutation[]): Promise<() => Promise<void>> {
-    const sql = this.writer;
+    const client = this.#writer;
+    const sql = client.guarded;
+    // Retiring the client rejects whatever of the batch it still holds: the batch then fails
+    // with 503 instead of waiting forever (and every batch after it with it).
+    const deadline = setTimeout(() => {
+      log.warn(`a batch got no answer within ${this.#batchDeadlineMs} ms: reconnecting`);
+      client.retire();
+    }, this.#batchDeadlineMs);
+    const answered = (answer: () => Promise<void>) => () =>
+      answer().finally(() => clearTimeout(deadline));
     // Replies nobody waits for one by one; any failure among them fails the batch.
     const control: Promise<unknown>[] = [];
     const send = (query: Promise<unknown>) => control.push(query.then(() => null, (e) => e));
@@ -318,7 +438,7 @@ export class PgDatabase {
     const controlFailure = async () => (await Promise.all(control)).find((reply) => reply !== null);
     try {
       send(sql`BEGIN`);
-      send(this.#lockBoards(batch));
+      send(this.#lockBoards(sql, batch));
       for (let i = 0; i < batch.length;) {
         // A run of fast statements, all sent at once; the ones whose checks failed go on to
         // their general bodies, in order, right after.
@@ -351,8 +471,9 @@ export class PgDatabase {
         }
       }
     } catch (error) {
-      // Nothing of the batch was written.
-      await sql`ROLLBACK`.catch(() => {}); // a no-op (with a warning) when nothing is open
+      // Nothing of the batch was written. (A lost connection took its transaction with it.)
+      if (!client.retired) await client.sql`ROLLBACK`.catch(() => {}); // no-op when none is open
+      clearTimeout(deadline);
       if (error instanceof FastStatementFailed) {
         // Unexpected (its checks should prevent errors): the batch starts again, these taking
         // their general path, which says what went wrong — so a broken statement costs one
@@ -366,10 +487,20 @@ export class PgDatabase {
       }
       return async () => {};
     }
-    // Settled at once (nothing may reject unheard while earlier batches are answered).
-    const appended = this.#appendEvents(sql, applied).then((events) => events, (e) => e as Error);
-    const committed = sql`COMMIT`.then(() => null, (e) => e);
-    return () => this.#answer(batch, applied, refused, appended, committed, controlFailure());
+    let appended: Promise<BoardEvent[] | Error>, committed: Promise<unknown>;
+    try {
+      // Settled at once (nothing may reject unheard while earlier batches are answered).
+      appended = this.#appendEvents(sql, applied).then((events) => events, (e) => e as Error);
+      committed = sql`COMMIT`.then(() => null, (e) => e);
+    } catch (error) {
+      // The connection was lost just now (`guarded`): nothing was committed.
+      clearTimeout(deadline);
+      for (const mutation of batch) this.#fail(mutation, error);
+      return async () => {};
+    }
+    return answered(() =>
+      this.#answer(batch, applied, refused, appended, committed, controlFailure())
+    );
   }
 
   /** Once a batch's COMMIT has answered: its events to the listener, in seq order, and replies. */
@@ -422,7 +553,7 @@ export class PgDatabase {
    * checks cannot change under it, so mutations take no row locks. Tasks and lists never change
    * board; a missing one needs no lock (its mutation fails with not_found).
    */
-  #lockBoards(batch: PendingMutation[]): Promise<unknown> {
+  #lockBoards(sql: Sql, batch: PendingMutation[]): Promise<unknown> {
     const boards: string[] = [], tasks: string[] = [], lists: string[] = [];
     for (const { scope } of batch) {
       if (scope && "boardId" in scope) boards.push(scope.boardId);
@@ -435,7 +566,7 @@ export class PgDatabase {
     // Tasks and lists are looked up one by one by primary key: the plan is made once, maybe on
     // a table still tiny, and `id = ANY(…)` was then planned as a scan of the whole table (0.4 ms
     // of database CPU per move at 23,000 tasks).
-    return this.writer`SELECT pg_advisory_xact_lock(${this.#lockClass}, key) FROM (
+    return sql`SELECT pg_advisory_xact_lock(${this.#lockClass}, key) FROM (
         SELECT DISTINCT hashtext(board_id) AS key FROM (
           SELECT unnest(${storable(boards)}::text[]) AS board_id
           UNION ALL SELECT (SELECT board_id FROM tasks WHERE tasks.id = task.id)
@@ -491,7 +622,7 @@ export class PgDatabase {
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       // deno-lint-ignore no-explicit-any
-      const result = await this.sql.begin((tx) => fn(tx as any)) as T;
+      const result = await this.#pool.sql.begin((tx) => fn(tx as any)) as T;
       this.#writeFailure = null;
       return result;
     } catch (error) {
@@ -503,6 +634,8 @@ export class PgDatabase {
   async close(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     await this.#answered;
-    await Promise.all([this.sql.end({ timeout: 2 }), this.writer.end({ timeout: 2 })]);
+    this.#closing = true;
+    await Promise.all([this.#pool.sql.end({ timeout: 2 }), this.#writer.sql.end({ timeout: 2 })]);
+    await Promise.all(this.#retiring);
   }
 }

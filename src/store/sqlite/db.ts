@@ -127,13 +127,21 @@ export class SqliteDatabase {
   /** The first row `sql` returns, if any. */
   get(sql: string, ...params: SQLInputValue[]): Row | undefined {
     const statement = this.#statement(sql);
-    return this.#call(() => statement.get(...params) as Row | undefined);
+    try {
+      return statement.get(...params) as Row | undefined;
+    } catch (error) {
+      throw this.#failed(error);
+    }
   }
 
   /** Every row `sql` returns. */
   all(sql: string, ...params: SQLInputValue[]): Row[] {
     const statement = this.#statement(sql);
-    return this.#call(() => statement.all(...params) as Row[]);
+    try {
+      return statement.all(...params) as Row[];
+    } catch (error) {
+      throw this.#failed(error);
+    }
   }
 
   /**
@@ -142,9 +150,13 @@ export class SqliteDatabase {
    */
   run(sql: string, ...params: SQLInputValue[]) {
     const statement = this.#statement(sql);
-    const result = this.#call(() => statement.run(...params));
-    if (!this.#db.isTransaction) this.#writeFailure = null;
-    return result;
+    try {
+      const result = statement.run(...params);
+      if (this.#writeFailure && !this.#db.isTransaction) this.#writeFailure = null;
+      return result;
+    } catch (error) {
+      throw this.#failed(error);
+    }
   }
 
   /** Rolls back whatever transaction is open; a failure here changes nothing more. */

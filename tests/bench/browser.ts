@@ -10,10 +10,8 @@
  * - the JS heap and DOM node count afterwards (Chromium's own metrics);
  * - the snapshot's size, plain and gzip, and its server time (`Server-Timing`).
  */
-import { chromium } from "../playwright.ts";
+import { chromiumAvailable, launchChromium } from "../browser_helpers.ts";
 import type { Target } from "./targets.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
 
 export interface BrowserResult {
   cards: number;
@@ -29,13 +27,7 @@ export interface BrowserResult {
   domNodes: number;
 }
 
-export const browserAvailable = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+export const browserAvailable = chromiumAvailable;
 
 interface Mark {
   name: string;
@@ -112,113 +104,98 @@ const percentile = (sorted: number[], p: number) =>
 export async function browserBoard(target: Target, cards: number): Promise<BrowserResult> {
   const board = await fillBoard(target, cards);
   const snapshot = await snapshotFigures(target, board.boardId);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+  await using live = await launchChromium();
+  const { browser } = live;
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    baseURL: target.url,
   });
-  try {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 800 },
-      baseURL: target.url,
-    });
-    const login = await context.request.post("/login", {
-      data: { email: "alice@example.com", password: "liveboard" },
-    });
-    if (!login.ok()) throw new Error(`login: ${await login.text()}`);
-    await context.addInitScript(() => {
-      localStorage.setItem("liveboard:tuning", JSON.stringify({ performanceMarks: 1 }));
-    });
-    const page = await context.newPage();
-    const marks = (): Promise<Mark[]> =>
-      page.evaluate(() =>
-        performance.getEntriesByType("mark")
-          .filter((mark) => mark.name.startsWith("liveboard:"))
-          .map((mark) => ({
-            name: mark.name,
-            startTime: mark.startTime,
-            detail: (mark as PerformanceMark).detail ?? null,
-          }))
-      );
-    /** Waits until a render has drawn `seq`; answers every mark so far. */
-    const renderedThrough = async (seq: number): Promise<Mark[]> => {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const all = await marks();
-        if (all.some((m) => m.name === "liveboard:render" && (m.detail ?? 0) >= seq)) return all;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(`the page never drew event ${seq}`);
-    };
-    const firstRenderOf = (all: Mark[], seq: number) =>
-      all.find((m) => m.name === "liveboard:render" && (m.detail ?? 0) >= seq)!.startTime;
-    const arrivalOf = (all: Mark[], seq: number) =>
-      all.find((m) => m.name === "liveboard:event" && m.detail === seq)!.startTime;
-
-    await page.goto(`/#/board/${board.boardId}`);
-    await page.waitForFunction(
-      () => performance.getEntriesByName("liveboard:board-visible").length > 0,
-      null,
-      {
-        timeout: 120_000,
-      },
+  const login = await context.request.post("/login", {
+    data: { email: "alice@example.com", password: "liveboard" },
+  });
+  if (!login.ok()) throw new Error(`login: ${await login.text()}`);
+  await context.addInitScript(() => {
+    localStorage.setItem("liveboard:tuning", JSON.stringify({ performanceMarks: 1 }));
+  });
+  const page = await context.newPage();
+  const marks = (): Promise<Mark[]> =>
+    page.evaluate(() =>
+      performance.getEntriesByType("mark")
+        .filter((mark) => mark.name.startsWith("liveboard:"))
+        .map((mark) => ({
+          name: mark.name,
+          startTime: mark.startTime,
+          detail: (mark as PerformanceMark).detail ?? null,
+        }))
     );
-    const visibleMs = (await marks()).find((m) => m.name === "liveboard:board-visible")!.startTime;
-    // Live once the badge says so; then a little quiet so the first measurement is not the
-    // page's start-up work.
-    await page.waitForSelector('#badge[data-state="live"]', { timeout: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-
-    const move = async (i: number) => {
-      const id = board.ids[(i * 7919) % board.ids.length];
-      await board.call("PATCH", `/tasks/${id}/move`, {
-        listId: board.lists[i % board.lists.length],
-        position: i % 10,
-      });
-      return await seqOf(target);
-    };
-    const latencies: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const seq = await move(i);
-      const all = await renderedThrough(seq);
-      latencies.push(firstRenderOf(all, seq) - arrivalOf(all, seq));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  /** Waits until a render has drawn `seq`; answers every mark so far. */
+  const renderedThrough = async (seq: number): Promise<Mark[]> => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const all = await marks();
+      if (all.some((m) => m.name === "liveboard:render" && (m.detail ?? 0) >= seq)) return all;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    latencies.sort((a, b) => a - b);
+    throw new Error(`the page never drew event ${seq}`);
+  };
+  const firstRenderOf = (all: Mark[], seq: number) =>
+    all.find((m) => m.name === "liveboard:render" && (m.detail ?? 0) >= seq)!.startTime;
+  const arrivalOf = (all: Mark[], seq: number) =>
+    all.find((m) => m.name === "liveboard:event" && m.detail === seq)!.startTime;
 
-    const before = await seqOf(target);
-    await Promise.all(Array.from({ length: 100 }, (_, i) => move(1000 + i)));
-    const last = await seqOf(target);
-    const all = await renderedThrough(last);
-    const burst100Ms = firstRenderOf(all, last) - arrivalOf(all, before + 1);
+  await page.goto(`/#/board/${board.boardId}`);
+  await page.waitForFunction(
+    () => performance.getEntriesByName("liveboard:board-visible").length > 0,
+    null,
+    {
+      timeout: 120_000,
+    },
+  );
+  const visibleMs = (await marks()).find((m) => m.name === "liveboard:board-visible")!.startTime;
+  // Live once the badge says so; then a little quiet so the first measurement is not the
+  // page's start-up work.
+  await page.waitForSelector('#badge[data-state="live"]', { timeout: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Performance.enable");
-    const { metrics } = await cdp.send("Performance.getMetrics");
-    const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? NaN;
-    return {
-      cards,
-      snapshotBytes: snapshot.plain,
-      snapshotGzipBytes: snapshot.zipped,
-      snapshotServerMs: snapshot.serverMs,
-      visibleMs,
-      eventP50: percentile(latencies, 50),
-      eventP95: percentile(latencies, 95),
-      burst100Ms,
-      heapMb: metric("JSHeapUsedSize") / 1024 / 1024,
-      domNodes: metric("Nodes"),
-    };
-  } finally {
-    await browser.close();
+  const move = async (i: number) => {
+    const id = board.ids[(i * 7919) % board.ids.length];
+    await board.call("PATCH", `/tasks/${id}/move`, {
+      listId: board.lists[i % board.lists.length],
+      position: i % 10,
+    });
+    return await seqOf(target);
+  };
+  const latencies: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const seq = await move(i);
+    const all = await renderedThrough(seq);
+    latencies.push(firstRenderOf(all, seq) - arrivalOf(all, seq));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  latencies.sort((a, b) => a - b);
+
+  const before = await seqOf(target);
+  await Promise.all(Array.from({ length: 100 }, (_, i) => move(1000 + i)));
+  const last = await seqOf(target);
+  const all = await renderedThrough(last);
+  const burst100Ms = firstRenderOf(all, last) - arrivalOf(all, before + 1);
+
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? NaN;
+  return {
+    cards,
+    snapshotBytes: snapshot.plain,
+    snapshotGzipBytes: snapshot.zipped,
+    snapshotServerMs: snapshot.serverMs,
+    visibleMs,
+    eventP50: percentile(latencies, 50),
+    eventP95: percentile(latencies, 95),
+    burst100Ms,
+    heapMb: metric("JSHeapUsedSize") / 1024 / 1024,
+    domNodes: metric("Nodes"),
+  };
 }
 
 async function seqOf(target: Target): Promise<number> {

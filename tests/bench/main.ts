@@ -484,6 +484,18 @@ for (const op of ["create", "move"] as const) {
       values: values("cpuUsPerRequest"),
       digits: 0,
     },
+    // A refused write is fast: without this row a write path answering 409s looks quick.
+    {
+      scenario,
+      n: 32,
+      metric: "errors",
+      values: {
+        ...(mine ? { liveboard: mine.errors } : {}),
+        ...(written.deno ? { deno: written.deno.create.errors } : {}),
+      },
+      goals: [{ kind: "zero" }],
+      digits: 0,
+    },
   );
   for (const [name, result] of Object.entries(written)) {
     const r = name === "deno" ? result?.create : result?.[op];

@@ -240,6 +240,9 @@ async function startLiveboardProcess(
     ...["--longpoll-max-per-user", "100000", "--longpoll-timeout-ms", "120000"],
     ...["--ws-max-connections-per-user", "100000"],
     ...["--sse-max-streams-per-user", "100000"],
+    // The write path creates a card per request for seconds on one board: far past the
+    // default 5,000-card limit, which would answer 409 instead of writing.
+    ...["--max-cards-per-board", "100000000"],
     ...(options.flags ?? []),
   ], { core: SERVER_CORE });
   let url: string, gc: () => Promise<number>;

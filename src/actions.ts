@@ -14,13 +14,17 @@ import {
   createBoardSchema,
   createListSchema,
   createTaskSchema,
+  historyQuerySchema,
   moveTaskSchema,
   parseInput,
   renameBoardSchema,
+  seenSchema,
   updateListSchema,
   updateTaskSchema,
 } from "./schemas.ts";
 import { idempotencyKey } from "./idempotency.ts";
+import { inverseOf } from "./revert.ts";
+import type { BoardEvent } from "./store/events.ts";
 import type { Mutation, MutationOptions, Role, Store } from "./store/store.ts";
 
 export class Actions {
@@ -201,6 +205,98 @@ export class Actions {
       (options) => this.store.deleteTask(caller.user.id, taskId, options),
     );
     return { taskId: task.id, listId: task.listId };
+  }
+
+  // ---- history, trash, undo ----------------------------------------------------------------
+
+  /**
+   * A page of the board's events, newest first, and the `before` of the next (older) page.
+   * A member reads what they may replay: the events after they joined (Store.replayFloor).
+   */
+  async history(caller: Caller, boardId: string, query: unknown) {
+    const q = parseInput(historyQuerySchema, query);
+    await this.requireMember(caller, boardId);
+    const floor = await this.store.replayFloor(boardId, caller.user.id);
+    const limit = q.limit ?? 50;
+    // One more than asked tells whether an older page exists.
+    const events = await this.store.history(boardId, {
+      before: q.before,
+      after: q.after,
+      limit: limit + 1,
+      subjectId: q.taskId ?? q.listId,
+      actorId: q.actorId,
+    }, floor);
+    const page = events.slice(0, limit);
+    const next = events.length > limit ? page[page.length - 1].id : null;
+    return { events: page, next };
+  }
+
+  async trash(caller: Caller, boardId: string) {
+    await this.requireMember(caller, boardId);
+    return { items: await this.store.trash(boardId) };
+  }
+
+  async restoreTask(caller: Caller, taskId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["restoreTask", taskId, null],
+      (options) => this.store.restoreTask(caller.user.id, taskId, options),
+    );
+  }
+
+  async restoreList(caller: Caller, listId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["restoreList", listId, null],
+      (options) => this.store.restoreList(caller.user.id, listId, options),
+    );
+  }
+
+  /**
+   * Undoes event `seq` of the board with its inverse (src/revert.ts) and answers the event
+   * that made. Its author may revert it, and the board's owner any event the owner can read.
+   */
+  async revert(caller: Caller, boardId: string, seq: number, key?: string | null) {
+    const role = await this.requireMember(caller, boardId);
+    const floor = await this.store.replayFloor(boardId, caller.user.id);
+    const event = Number.isSafeInteger(seq) && seq > floor
+      ? await this.store.eventOf(boardId, seq)
+      : null;
+    if (!event) throw notFound("Event", String(seq));
+    if (event.actorId !== caller.user.id && role !== "owner") {
+      throw forbidden("Only its author or the board's owner can revert a change");
+    }
+    const inverse = inverseOf(event);
+    let made: BoardEvent | null = null;
+    await this.#once(caller, key, ["revert", `${boardId}/${seq}`, null], async (options) => {
+      const mutation = await inverse(this.store, caller.user.id, { ...options, revertOf: seq });
+      made = mutation.event;
+      return mutation;
+    });
+    return { event: made ?? await this.#revertOfBy(caller, boardId, seq) };
+  }
+
+  /** The event the caller's revert of `seq` made (a retried key answers it again). */
+  async #revertOfBy(caller: Caller, boardId: string, seq: number): Promise<BoardEvent> {
+    for (let after = seq;;) {
+      const { events } = await this.store.eventsAfter([boardId], after, 500);
+      const found = events.find((e) => e.revertOf === seq && e.actorId === caller.user.id);
+      if (found) return found;
+      if (events.length < 500) throw notFound("Event", `reverting ${seq}`);
+      after = events[events.length - 1].id;
+    }
+  }
+
+  /** Records how far the caller has seen the board (never past the log's head). */
+  async markSeen(caller: Caller, boardId: string, input: unknown) {
+    const { cursor } = parseInput(seenSchema, input);
+    await this.requireMember(caller, boardId);
+    const head = await this.store.cursor();
+    return {
+      cursor: await this.store.markSeen(boardId, caller.user.id, Math.min(cursor, head)),
+    };
   }
 
   /**

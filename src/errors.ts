@@ -42,6 +42,10 @@ export type DomainCode =
   | "idempotency_key_reused"
   /** A board or user already holds as many cards, lists or boards as the store allows. */
   | "limit_reached"
+  /** A card restored into a list that is gone. */
+  | "restore_conflict"
+  /** An event that no inverse can undo (board and member events, format 1). */
+  | "not_revertible"
   /** The store could not be reached or written, or a lock or statement timed out: retry later. */
   | "store_unavailable";
 

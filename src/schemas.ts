@@ -83,6 +83,25 @@ export const signupSchema = z.strictObject({
   password: z.string().min(8, "must be at least 8 characters").max(1024),
 });
 
+/** A seq in a query string: a whole number. */
+const seqParam = z.string().regex(/^\d{1,15}$/, "must be a seq (a whole number)").transform(Number);
+/** How many history events one page may hold. */
+export const HISTORY_PAGE_MAX = 200;
+export const historyQuerySchema = z.strictObject({
+  before: seqParam.optional(),
+  after: seqParam.optional(),
+  limit: z.string().regex(/^\d{1,4}$/, `must be a whole number from 1 to ${HISTORY_PAGE_MAX}`)
+    .transform(Number)
+    .pipe(z.number().min(1).max(HISTORY_PAGE_MAX, `must be at most ${HISTORY_PAGE_MAX}`))
+    .optional(),
+  taskId: id.optional(),
+  listId: id.optional(),
+  actorId: id.optional(),
+}).refine((q) => !(q.taskId && q.listId), "give taskId or listId, not both");
+export const seenSchema = z.strictObject({
+  cursor: z.number().int("must be a whole number").min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
 /** Validates `input` against `schema`; a failure is a 400 `validation_failed` naming the field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);

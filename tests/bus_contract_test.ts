@@ -36,6 +36,7 @@ interface OpenBus {
 const event = (id: number, boardId = "board-1"): BoardEvent => ({
   id,
   type: "board_deleted",
+  v: 2,
   boardId,
   actorId: null,
   at: new Date().toISOString(),

@@ -12,6 +12,7 @@ import { SqliteStore } from "../src/store/sqlite/store.ts";
 const event = (id: number, boardId = "board-1"): BoardEvent => ({
   id,
   type: "board_deleted",
+  v: 2,
   boardId,
   actorId: null,
   at: new Date().toISOString(),

@@ -549,7 +549,9 @@ Deno.test("DELETE /tasks/:id answers {taskId, listId}, emits task_deleted and cl
   assert.deepEqual(body, { taskId: "task-1", listId: "list-todo" });
   assert.equal(event.taskId, "task-1");
   assert.equal(event.listId, "list-todo");
-  assert.equal(event.task, undefined);
+  // Format 2: the card as it was, so the delete can be undone (src/revert.ts).
+  assert.equal((event.task as { id: string }).id, "task-1");
+  assert.equal((event.task as { title: string }).title, "Design the board layout");
   assert.deepEqual(await listOrder(server, "list-todo"), ["task-2"]);
   await refused(server, "/tasks/task-1", { method: "DELETE" }, 404, "not_found");
   await expectError(await server.request("/tasks/task-1"), 404, "not_found");

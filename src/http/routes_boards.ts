@@ -103,5 +103,39 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
     async (c) => c.json(await actions.deleteTask(c.get("caller"), c.req.param("id"), key(c))),
   );
 
+  // History, trash and undo (src/revert.ts).
+  app.get(
+    "/boards/:id/history",
+    async (c) =>
+      largeJson(c, await actions.history(c.get("caller"), c.req.param("id"), c.req.query())),
+  );
+  app.get(
+    "/boards/:id/trash",
+    async (c) => largeJson(c, await actions.trash(c.get("caller"), c.req.param("id"))),
+  );
+  app.post(
+    "/tasks/:id/restore",
+    async (c) => c.json(await actions.restoreTask(c.get("caller"), c.req.param("id"), key(c))),
+  );
+  app.post(
+    "/lists/:id/restore",
+    async (c) => c.json(await actions.restoreList(c.get("caller"), c.req.param("id"), key(c))),
+  );
+  app.post("/boards/:id/events/:seq/revert", async (c) => {
+    const seq = c.req.param("seq");
+    return c.json(
+      await actions.revert(
+        c.get("caller"),
+        c.req.param("id"),
+        /^\d{1,15}$/.test(seq) ? Number(seq) : NaN,
+        key(c),
+      ),
+    );
+  });
+  app.put(
+    "/boards/:id/seen",
+    async (c) => c.json(await actions.markSeen(c.get("caller"), c.req.param("id"), await body(c))),
+  );
+
   return app;
 }

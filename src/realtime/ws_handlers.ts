@@ -218,6 +218,12 @@ function runMutation(actions: Actions, caller: Caller, message: MutationMessage)
       return actions.moveTask(caller, message.taskId, input, key).then((task) => ({ task }));
     case "delete_task":
       return actions.deleteTask(caller, message.taskId, key);
+    case "restore_task":
+      return actions.restoreTask(caller, message.taskId, key).then((task) => ({ task }));
+    case "restore_list":
+      return actions.restoreList(caller, message.listId, key);
+    case "revert":
+      return actions.revert(caller, message.boardId, message.seq, key);
   }
 }
 

@@ -52,6 +52,27 @@ const CLIENT_SCHEMAS = {
     idempotencyKey,
     taskId: id,
   }),
+  restore_task: z.strictObject({
+    type: z.literal("restore_task"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
+  restore_list: z.strictObject({
+    type: z.literal("restore_list"),
+    requestId,
+    idempotencyKey,
+    listId: id,
+  }),
+  revert: z.strictObject({
+    type: z.literal("revert"),
+    requestId,
+    idempotencyKey,
+    boardId,
+    seq: z.number().int("must be a whole number").min(1, "must be 1 or more").max(
+      Number.MAX_SAFE_INTEGER,
+    ),
+  }),
 };
 
 export type ClientMessageType = keyof typeof CLIENT_SCHEMAS;

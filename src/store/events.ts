@@ -1,37 +1,56 @@
 /**
  * Board events: the one definition of what each event carries, as a discriminated union, with a
  * constructor per type. Every store builds its events here and turns stored rows back into
- * events with `eventFromRow`, so the wire shape `{type, id, boardId, ...fields, actorId, at}`
+ * events with `eventFromRow`, so the wire shape `{type, v, id, boardId, ...fields, actorId, at}`
  * that the browser client's `applyEvent` (static/js/board_model.js) depends on lives in one place.
+ *
+ * Format 2 (`v: 2`): every user-visible change carries enough to invert it — the fields an
+ * update changed as they were (`before`), the whole card on a delete, a deleted list's cards —
+ * so the log is the board's history, its trash and its undo (src/revert.ts). Events written
+ * before read back as `v: 1`, without those fields, and cannot be reverted.
  */
 import type { Board, List, Member, Task } from "./store.ts";
+
+/** The event format every new event is written in. */
+export const EVENT_FORMAT = 2;
+
+/** The fields of a card an update can change, as they were before it. */
+export type TaskFields = Partial<Pick<Task, "title" | "description" | "assigneeId">>;
 
 /** What an event says happened, without where it sits in the log. */
 export type EventBody =
   /** With what a new board starts with (its default lists, its owner), so the log alone rebuilds it. */
   | { type: "board_created"; board: Board; lists: List[]; members: Member[] }
-  | { type: "board_updated"; board: Board }
+  | { type: "board_updated"; board: Board; before: { title: string } }
   | { type: "board_deleted" }
   | { type: "member_added"; member: Member }
   | { type: "member_removed"; member: Member }
   | { type: "list_created"; list: List }
-  | { type: "list_updated"; list: List }
+  | { type: "list_updated"; list: List; before: { title: string } }
   | { type: "list_moved"; list: List; fromPosition: number }
-  | { type: "list_deleted"; listId: string; list: List }
+  /** With its cards as they were, in order: restoring the list brings them back. */
+  | { type: "list_deleted"; listId: string; list: List; tasks: Task[] }
+  | { type: "list_restored"; list: List; tasks: Task[] }
   | { type: "task_created"; task: Task }
-  | { type: "task_updated"; task: Task }
+  /** `before`: each field the update changed, as it was (`{}` when nothing changed). */
+  | { type: "task_updated"; task: Task; before: TaskFields }
   | { type: "task_moved"; task: Task; fromListId: string; fromPosition: number }
-  | { type: "task_deleted"; taskId: string; listId: string };
+  | { type: "task_deleted"; taskId: string; listId: string; task: Task }
+  | { type: "task_restored"; task: Task };
 
 export type EventType = EventBody["type"];
 
 /** Where an event sits in the log: its seq (the cursor), board, author and time. */
 export interface EventHeader {
+  /** The event format: 2 for events that carry their inverse, 1 for older ones. */
+  v: number;
   /** The global, gap-free sequence number in commit order: the event cursor. */
   id: number;
   boardId: string;
   actorId: string | null;
   at: string;
+  /** Set on an event made by reverting another: that event's seq. */
+  revertOf?: number;
 }
 
 /** One row of the event log as it goes on the wire. */
@@ -41,6 +60,8 @@ export type BoardEvent = EventBody & EventHeader;
 export interface NewEvent {
   boardId: string;
   body: EventBody;
+  /** The seq of the event this one reverts, when it does. */
+  revertOf?: number;
 }
 
 /** Constructors, one per event type. */
@@ -49,9 +70,9 @@ export const boardEvents = {
     boardId: board.id,
     body: { type: "board_created", board, lists, members },
   }),
-  boardUpdated: (board: Board): NewEvent => ({
+  boardUpdated: (board: Board, before: Board): NewEvent => ({
     boardId: board.id,
-    body: { type: "board_updated", board },
+    body: { type: "board_updated", board, before: { title: before.title } },
   }),
   boardDeleted: (boardId: string): NewEvent => ({ boardId, body: { type: "board_deleted" } }),
   memberAdded: (member: Member): NewEvent => ({
@@ -66,25 +87,29 @@ export const boardEvents = {
     boardId: list.boardId,
     body: { type: "list_created", list },
   }),
-  listUpdated: (list: List): NewEvent => ({
+  listUpdated: (list: List, before: List): NewEvent => ({
     boardId: list.boardId,
-    body: { type: "list_updated", list },
+    body: { type: "list_updated", list, before: { title: before.title } },
   }),
   listMoved: (list: List, fromPosition: number): NewEvent => ({
     boardId: list.boardId,
     body: { type: "list_moved", list, fromPosition },
   }),
-  listDeleted: (list: List): NewEvent => ({
+  listDeleted: (list: List, tasks: Task[]): NewEvent => ({
     boardId: list.boardId,
-    body: { type: "list_deleted", listId: list.id, list },
+    body: { type: "list_deleted", listId: list.id, list, tasks },
+  }),
+  listRestored: (list: List, tasks: Task[]): NewEvent => ({
+    boardId: list.boardId,
+    body: { type: "list_restored", list, tasks },
   }),
   taskCreated: (task: Task): NewEvent => ({
     boardId: task.boardId,
     body: { type: "task_created", task },
   }),
-  taskUpdated: (task: Task): NewEvent => ({
+  taskUpdated: (task: Task, before: Task): NewEvent => ({
     boardId: task.boardId,
-    body: { type: "task_updated", task },
+    body: { type: "task_updated", task, before: changedFields(before, task) },
   }),
   taskMoved: (task: Task, from: Task): NewEvent => ({
     boardId: task.boardId,
@@ -92,14 +117,56 @@ export const boardEvents = {
   }),
   taskDeleted: (task: Task): NewEvent => ({
     boardId: task.boardId,
-    body: { type: "task_deleted", taskId: task.id, listId: task.listId },
+    body: { type: "task_deleted", taskId: task.id, listId: task.listId, task },
+  }),
+  taskRestored: (task: Task): NewEvent => ({
+    boardId: task.boardId,
+    body: { type: "task_restored", task },
   }),
 };
 
+/** The fields an update changed, with the values they had before it. */
+export function changedFields(before: Task, after: Task): TaskFields {
+  const changed: TaskFields = {};
+  if (before.title !== after.title) changed.title = before.title;
+  if (before.description !== after.description) changed.description = before.description;
+  if (before.assigneeId !== after.assigneeId) changed.assigneeId = before.assigneeId;
+  return changed;
+}
+
+/**
+ * The card or list an event is about (null for board and member events): stored beside the
+ * event, so a card's history is read by an index rather than by parsing every payload.
+ */
+export function subjectOf(body: EventBody): string | null {
+  switch (body.type) {
+    case "task_created":
+    case "task_updated":
+    case "task_moved":
+    case "task_restored":
+      return body.task.id;
+    case "task_deleted":
+      return body.taskId;
+    case "list_created":
+    case "list_updated":
+    case "list_moved":
+    case "list_restored":
+      return body.list.id;
+    case "list_deleted":
+      return body.listId;
+    default:
+      return null;
+  }
+}
+
 /** The JSON stored with an event: its body without the type (which has its own column). */
-export function payloadJson(body: EventBody): string {
-  const { type: _type, ...fields } = body;
-  return JSON.stringify(fields);
+export function payloadJson(event: NewEvent): string {
+  const { type: _type, ...fields } = event.body;
+  return JSON.stringify(
+    event.revertOf === undefined
+      ? { v: EVENT_FORMAT, ...fields }
+      : { v: EVENT_FORMAT, ...fields, revertOf: event.revertOf },
+  );
 }
 
 /** An event as it goes on the wire, from the parts a log row stores. */
@@ -111,7 +178,10 @@ export function eventFromRow(
   actorId: string | null,
   at: string,
 ): BoardEvent {
-  return { type, id: seq, boardId, ...JSON.parse(payload), actorId, at } as BoardEvent;
+  // Rows written before format 2 have no `v` in their payload: they read back as format 1.
+  const { revertOf, ...fields } = JSON.parse(payload);
+  const revert = revertOf === undefined ? {} : { revertOf };
+  return { type, v: 1, id: seq, boardId, ...fields, actorId, at, ...revert } as BoardEvent;
 }
 
 /** A committed event: the new event with the header the log gave it. */
@@ -122,7 +192,17 @@ export function committedEvent(
   at: string,
 ): BoardEvent {
   const { type, ...fields } = event.body;
-  return { type, id: seq, boardId: event.boardId, ...fields, actorId, at } as BoardEvent;
+  const revert = event.revertOf === undefined ? {} : { revertOf: event.revertOf };
+  return {
+    type,
+    v: EVENT_FORMAT,
+    id: seq,
+    boardId: event.boardId,
+    ...fields,
+    actorId,
+    at,
+    ...revert,
+  } as BoardEvent;
 }
 
 /** The user a `member_removed` event removes, or null for any other event. */

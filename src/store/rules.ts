@@ -120,3 +120,12 @@ export function checkLimit(limit: keyof typeof LIMIT_NAMES, count: number, max: 
     { limit, max },
   );
 }
+
+/** A card cannot come back from the trash into a list that is gone. */
+export function listGone(task: Task): DomainError {
+  return new DomainError(
+    "restore_conflict",
+    `The list of card "${task.title}" was deleted: restore the list first`,
+    { listId: task.listId },
+  );
+}

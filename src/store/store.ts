@@ -24,7 +24,8 @@
  *   `not_found` (the board, list, task or member is missing, or the actor is not a member — a
  *   non-member learns nothing), `forbidden` (a member doing an owner's change),
  *   `version_conflict` (with the current `task`), `invalid_assignee`, `invalid_list`,
- *   `already_member`, `owner_cannot_leave`, `email_taken`; `store_unavailable` when the database
+ *   `already_member`, `owner_cannot_leave`, `email_taken`, `restore_conflict`, `limit_reached`;
+ *   `store_unavailable` when the database
  *   cannot be reached or written (disk full, read-only, I/O error) or a lock or statement timed
  *   out (retry later). Anything else is a bug.
  */
@@ -51,7 +52,17 @@ export interface Board {
 
 export interface BoardSummary extends Board {
   role: Role;
+  /** The newest event the user marked seen on this board (0: never). */
+  seenCursor: number;
+  /**
+   * Events by other people after `seenCursor` (and after the user joined), counted up to
+   * `UNREAD_COUNT_MAX`.
+   */
+  unread: number;
 }
+
+/** Unread counts stop here: the client shows "999+". */
+export const UNREAD_COUNT_MAX = 999;
 
 export interface List {
   id: string;
@@ -121,6 +132,8 @@ export interface IdempotencyKey {
 }
 
 export interface MutationOptions {
+  /** The seq of the event this mutation reverts: its event carries it as `revertOf`. */
+  revertOf?: number;
   /**
    * Recorded with the mutation, in its transaction, with the mutation's value as JSON. If the
    * actor already recorded this key (a retry raced the original), the mutation writes nothing
@@ -195,6 +208,27 @@ export const DEFAULT_LIMITS: StoreLimits = {
   listsPerBoard: 100,
   boardsPerUser: 100,
 };
+
+/** A deleted card or list, restorable until it is `TRASH_KEEP_MS` old. */
+export type TrashItem =
+  & { id: string; boardId: string; title: string; deletedBy: string | null; deletedAt: string }
+  & ({ kind: "task"; listId: string; task: Task } | { kind: "list"; list: List; tasks: Task[] });
+
+/** How long the trash keeps a deleted card or list: 30 days. */
+export const TRASH_KEEP_MS = 30 * 24 * 3600_000;
+
+/** Which of a board's events `history` reads. */
+export interface HistoryQuery {
+  /** Only events with seq < before (newest first from there). */
+  before?: number;
+  /** Only events with seq > after. */
+  after?: number;
+  limit: number;
+  /** Only events about this card or list. */
+  subjectId?: string;
+  /** Only events made by this user. */
+  actorId?: string;
+}
 
 export interface RetentionPolicy {
   maxCount: number;
@@ -321,7 +355,13 @@ export interface Store {
     move: TaskMove,
     options?: MutationOptions,
   ): Promise<Mutation<Task>>;
-  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+  /** Deletes the card into the trash; with `version`, only that version (`version_conflict`). */
+  deleteTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>>;
 
   /**
    * The oldest cursor from which `userId` may replay `boardId`'s events: just before the event
@@ -330,6 +370,35 @@ export interface Store {
    * floor gets `resync` (a snapshot) instead. 0 when they are not a member.
    */
   replayFloor(boardId: string, userId: string): Promise<number>;
+
+  /**
+   * Brings a deleted card back from the trash with its id, content and old position (clamped),
+   * at version + 1 (its assignee cleared when no longer a member): one `task_restored` event.
+   * `not_found` when it is not in the trash; `restore_conflict` when its list is gone;
+   * `limit_reached` at the card limit.
+   */
+  restoreTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+  /** Brings a deleted list back with its cards: one `list_restored` event (errors as above). */
+  restoreList(
+    actorId: string,
+    listId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ list: List; tasks: Task[] }>>;
+  /** The board's trash, newest deletion first. */
+  trash(boardId: string): Promise<TrashItem[]>;
+
+  /**
+   * The board's events newest first, as the query narrows them, with seq > `floor` (the
+   * reader's replay floor). At most `query.limit`.
+   */
+  history(boardId: string, query: HistoryQuery, floor: number): Promise<BoardEvent[]>;
+  /** The event `seq` of board `boardId`, or null (none, another board's, or pruned). */
+  eventOf(boardId: string, seq: number): Promise<BoardEvent | null>;
+  /**
+   * Records that `userId` has seen `boardId`'s events through `cursor`; it only moves forward.
+   * Resolves to the cursor kept.
+   */
+  markSeen(boardId: string, userId: string, cursor: number): Promise<number>;
 
   /** What `userId` recorded under idempotency `key` (kept for a day), or null. */
   idempotentResult(userId: string, key: string): Promise<IdempotentResult | null>;
@@ -347,7 +416,7 @@ export interface Store {
   /**
    * Deletes events outside the retention window and moves the prune horizon with them, in one
    * transaction (on a shared database, one instance prunes at a time); returns how many went.
-   * Also forgets idempotency keys older than a day.
+   * Also forgets idempotency keys older than a day and trash older than `TRASH_KEEP_MS`.
    */
   prune(policy: RetentionPolicy): Promise<number>;
 

@@ -68,6 +68,14 @@ export const ERROR_CODES = /** @type {const} */ ({
     status: 409,
     when: "one card, list or board more than a board or user may hold (`limit`, `max` say which)",
   },
+  not_revertible: {
+    status: 409,
+    when: "reverting an event that cannot be undone (board and member events, format 1)",
+  },
+  restore_conflict: {
+    status: 409,
+    when: "restoring a card whose list is gone (restore the list first)",
+  },
   board_deleted: { status: 410, when: "on a socket: a joined board was deleted" },
   body_too_large: { status: 413, when: "a body over `MAX_BODY_BYTES`" },
   unsupported_media_type: { status: 415, when: "a body that is not `application/json`" },

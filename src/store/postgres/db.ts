@@ -13,7 +13,13 @@
 import postgres, { type Sql } from "postgres";
 import { DomainError } from "../../errors.ts";
 import { log } from "../../log.ts";
-import { type BoardEvent, committedEvent, type NewEvent, payloadJson } from "../events.ts";
+import {
+  type BoardEvent,
+  committedEvent,
+  type NewEvent,
+  payloadJson,
+  subjectOf,
+} from "../events.ts";
 import type { Mutation, WriteFailure } from "../store.ts";
 import { migrate } from "./migrations.ts";
 import type { Row } from "./rows.ts";
@@ -594,15 +600,17 @@ export class PgDatabase {
     return tx`
       WITH head AS (UPDATE event_head SET seq = seq + ${n} WHERE id = 1 RETURNING seq - ${n} AS base),
       appended AS (
-        INSERT INTO events (seq, board_id, type, payload, actor_id, created_at)
-        SELECT head.base + e.ord, e.board_id, e.type, e.payload, e.actor_id, e.created_at
+        INSERT INTO events (seq, board_id, type, payload, actor_id, created_at, subject_id)
+        SELECT head.base + e.ord, e.board_id, e.type, e.payload, e.actor_id, e.created_at,
+          e.subject_id
         FROM head, unnest(
           ${rows.map((r) => r.event.boardId)}::text[],
           ${rows.map((r) => r.event.body.type)}::text[],
-          ${rows.map((r) => payloadJson(r.event.body))}::text[],
+          ${rows.map((r) => payloadJson(r.event))}::text[],
           ${rows.map((r) => r.actorId)}::text[],
-          ${rows.map((r) => r.at)}::timestamptz[]
-        ) WITH ORDINALITY AS e(board_id, type, payload, actor_id, created_at, ord)
+          ${rows.map((r) => r.at)}::timestamptz[],
+          ${rows.map((r) => subjectOf(r.event.body))}::text[]
+        ) WITH ORDINALITY AS e(board_id, type, payload, actor_id, created_at, subject_id, ord)
       )
       SELECT base FROM head`.then(([{ base }]) =>
       rows.map((r, i) => committedEvent(r.event, Number(base) + i + 1, r.actorId, r.at))

@@ -132,6 +132,36 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
   `,
+  // 5: the log as the board's history (event format 2): the card or list each event is about
+  // (a card's history is an index read), the trash, and where each member last looked.
+  `
+  ALTER TABLE events ADD COLUMN subject_id text;
+  UPDATE events SET subject_id = coalesce(payload::json -> 'task' ->> 'id',
+    payload::json ->> 'taskId', payload::json -> 'list' ->> 'id', payload::json ->> 'listId')
+  WHERE left(type, 5) IN ('task_', 'list_');
+  CREATE INDEX events_board_subject ON events (board_id, subject_id, seq)
+    WHERE subject_id IS NOT NULL;
+  -- A deleted card (content: its row) or list (content: {list, tasks} rows) until restored or
+  -- TRASH_KEEP_MS old. A card deleted with its list is inside the list's row.
+  CREATE TABLE trash (
+    item_id text PRIMARY KEY,
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    kind text NOT NULL CHECK (kind IN ('task', 'list')),
+    list_id text,
+    title text NOT NULL,
+    content text NOT NULL,
+    deleted_by text,
+    deleted_at timestamptz NOT NULL
+  );
+  CREATE INDEX trash_board ON trash (board_id, deleted_at);
+  CREATE INDEX trash_deleted ON trash (deleted_at);
+  CREATE TABLE board_seen (
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    cursor bigint NOT NULL,
+    PRIMARY KEY (board_id, user_id)
+  );
+  `,
 ];
 
 /** Creates the schema if needed and brings it to the newest version, once across instances. */

@@ -3,7 +3,7 @@
  * times as the same fixed-width ISO-8601 UTC strings the SQLite store gives.
  */
 import { type BoardEvent, eventFromRow } from "../events.ts";
-import type { Board, List, Member, Role, Task, User } from "../store.ts";
+import type { Board, List, Member, Role, Task, TrashItem, User } from "../store.ts";
 
 /** One result row. */
 // deno-lint-ignore no-explicit-any
@@ -70,3 +70,18 @@ export const toEvent = (r: Row): BoardEvent =>
     r.actor_id ?? null,
     iso(r.created_at),
   );
+
+/** A `trash` row as a TrashItem (its content holds task and list rows). */
+export function toTrashItem(r: Row): TrashItem {
+  const common = {
+    id: r.item_id,
+    boardId: r.board_id,
+    title: r.title,
+    deletedBy: r.deleted_by ?? null,
+    deletedAt: iso(r.deleted_at),
+  };
+  const content = JSON.parse(r.content);
+  return r.kind === "task"
+    ? { ...common, kind: "task", listId: r.list_id, task: toTask(content) }
+    : { ...common, kind: "list", list: toList(content.list), tasks: content.tasks.map(toTask) };
+}

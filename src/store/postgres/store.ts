@@ -11,7 +11,7 @@
  */
 import type { Sql } from "postgres";
 import { IdempotencyReplay, notFound } from "../../errors.ts";
-import { boardEvents } from "../events.ts";
+import { type BoardEvent, boardEvents } from "../events.ts";
 import { newId, now } from "../ids.ts";
 import {
   alreadyMember,
@@ -23,6 +23,7 @@ import {
   clamp,
   DEFAULT_LISTS,
   emailTaken,
+  listGone,
   type Need,
   placeAt,
   ranks,
@@ -32,6 +33,7 @@ import type {
   Board,
   BoardSummary,
   EventPage,
+  HistoryQuery,
   IdempotentResult,
   List,
   ListChanges,
@@ -48,14 +50,16 @@ import type {
   Task,
   TaskChanges,
   TaskMove,
+  TrashItem,
   User,
   WriteFailure,
 } from "../store.ts";
-import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS } from "../store.ts";
+import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS, TRASH_KEEP_MS, UNREAD_COUNT_MAX } from "../store.ts";
 import {
   type FastPath,
   isUniqueViolation,
   type MutationBody,
+  type MutationOutcome,
   PgDatabase,
   type PgOptions,
   type Scope,
@@ -69,7 +73,16 @@ import {
   taskWithPosition,
   updateTaskStatement,
 } from "./task_statements.ts";
-import { type Row, toBoard, toEvent, toList, toMember, toTask, toUser } from "./rows.ts";
+import {
+  type Row,
+  toBoard,
+  toEvent,
+  toList,
+  toMember,
+  toTask,
+  toTrashItem,
+  toUser,
+} from "./rows.ts";
 
 /**
  * Columns telling where a task goes among the tasks of list `listId` other than `taskId`: how
@@ -122,6 +135,17 @@ export class PostgresStore implements Store {
     body: MutationBody<T>,
     fast?: FastPath<T>,
   ): Promise<Mutation<T>> {
+    const revertOf = options?.revertOf;
+    if (revertOf !== undefined) {
+      // The event says which event it reverts (EventHeader.revertOf).
+      const reverting = (outcome: MutationOutcome<T>) => ({
+        ...outcome,
+        event: { ...outcome.event, revertOf },
+      });
+      const inner = body;
+      body = async (sql) => reverting(await inner(sql));
+      fast = fast && { ...fast, outcome: (row) => reverting(fast!.outcome(row)) };
+    }
     const idempotency = options?.idempotency;
     if (!idempotency) return this.db.enqueue(actorId, scope, body, fast);
     return this.db.enqueue(actorId, scope, async (sql) => {
@@ -312,11 +336,21 @@ export class PostgresStore implements Store {
 
   async boardsForUser(userId: string): Promise<BoardSummary[]> {
     const rows = await this.db.read((sql) =>
-      sql`SELECT boards.*, board_members.role FROM boards
-        JOIN board_members ON board_members.board_id = boards.id
-        WHERE board_members.user_id = ${userId} ORDER BY boards.created_at, boards.id COLLATE "C"`
+      sql`SELECT boards.*, m.role, coalesce(seen.cursor, 0) AS seen_cursor, (
+          SELECT count(*) FROM (SELECT 1 FROM events WHERE events.board_id = boards.id
+            AND events.seq > greatest(coalesce(seen.cursor, 0), m.added_after)
+            AND events.actor_id IS DISTINCT FROM m.user_id LIMIT ${UNREAD_COUNT_MAX}) AS recent
+        ) AS unread
+        FROM boards JOIN board_members AS m ON m.board_id = boards.id
+        LEFT JOIN board_seen AS seen ON seen.board_id = boards.id AND seen.user_id = m.user_id
+        WHERE m.user_id = ${userId} ORDER BY boards.created_at, boards.id COLLATE "C"`
     );
-    return rows.map((r) => ({ ...toBoard(r), role: r.role as Role }));
+    return rows.map((r) => ({
+      ...toBoard(r),
+      role: r.role as Role,
+      seenCursor: Number(r.seen_cursor),
+      unread: Number(r.unread),
+    }));
   }
 
   async memberRole(boardId: string, userId: string): Promise<Role | null> {
@@ -388,10 +422,11 @@ export class PostgresStore implements Store {
   ): Promise<Mutation<Board>> {
     return this.#mutate(actorId, options, { boardId }, async (sql) => {
       await this.#requireRole(sql, boardId, actorId, "owner", "Board", boardId);
+      const [before] = await sql`SELECT * FROM boards WHERE id = ${boardId}`;
       const [row] = await sql`UPDATE boards SET title = ${title}, updated_at = ${now()}
         WHERE id = ${boardId} RETURNING *`;
       const board = toBoard(row);
-      return { value: board, event: boardEvents.boardUpdated(board) };
+      return { value: board, event: boardEvents.boardUpdated(board, toBoard(before)) };
     });
   }
 
@@ -533,7 +568,7 @@ export class PostgresStore implements Store {
       const list = toList(row);
       const event = changes.position !== undefined
         ? boardEvents.listMoved(list, current.position)
-        : boardEvents.listUpdated(list);
+        : boardEvents.listUpdated(list, current);
       return { value: list, event };
     });
   }
@@ -542,11 +577,18 @@ export class PostgresStore implements Store {
     return this.#mutate(actorId, options, { listId }, async (sql) => {
       let list = await this.#loadList(sql, listId, actorId);
       await this.#countLists(sql, list.boardId);
-      list = toList((await sql`SELECT * FROM lists WHERE id = ${listId}`)[0]);
+      const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
+      list = toList(row);
+      const taskRows = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
+        WHERE list_id = ${listId} ORDER BY rank, id`;
+      await this.#toTrash(sql, actorId, list.boardId, "list", listId, null, list.title, {
+        list: row,
+        tasks: taskRows,
+      });
       await sql`DELETE FROM lists WHERE id = ${listId}`;
       await sql`UPDATE lists SET position = position - 1
         WHERE board_id = ${list.boardId} AND position > ${list.position}`;
-      return { value: list, event: boardEvents.listDeleted(list) };
+      return { value: list, event: boardEvents.listDeleted(list, taskRows.map(toTask)) };
     });
   }
 
@@ -686,7 +728,7 @@ export class PostgresStore implements Store {
           assignee_id = ${assignee}, version = version + 1, updated_at = ${now()}
         WHERE id = ${taskId} RETURNING *`;
       const task = toTask({ ...updated, position: current.position }); // An edit does not move it.
-      return { value: task, event: boardEvents.taskUpdated(task) };
+      return { value: task, event: boardEvents.taskUpdated(task, current) };
     }, updateTaskStatement(actorId, taskId, changes, now()));
   }
 
@@ -716,12 +758,176 @@ export class PostgresStore implements Store {
     }, moveTaskStatement(actorId, taskId, move, now()));
   }
 
-  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+  deleteTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>> {
+    const stamp = now();
     return this.#mutate(actorId, options, { taskId }, async (sql) => {
-      const { task } = await this.#loadTask(sql, taskId, actorId);
+      const { task, row } = await this.#loadTask(sql, taskId, actorId);
+      checkVersion(task, version);
+      await this.#toTrash(sql, actorId, task.boardId, "task", taskId, task.listId, task.title, row);
       await sql`DELETE FROM tasks WHERE id = ${taskId}`;
       return { value: task, event: boardEvents.taskDeleted(task) };
-    }, deleteTaskStatement(actorId, taskId));
+    }, deleteTaskStatement(actorId, taskId, version, stamp));
+  }
+
+  // ---- trash --------------------------------------------------------------------------------
+
+  /** Keeps a deleted card or list (`content`: its rows) in the trash. */
+  async #toTrash(
+    sql: Sql,
+    actorId: string,
+    boardId: string,
+    kind: "task" | "list",
+    id: string,
+    listId: string | null,
+    title: string,
+    content: unknown,
+  ): Promise<void> {
+    await sql`INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by,
+        deleted_at)
+      VALUES (${id}, ${boardId}, ${kind}, ${listId}, ${title}, ${JSON.stringify(content)},
+        ${actorId}, ${now()})`;
+  }
+
+  /** Takes a trash row of this kind out, when the actor is a member of its board. */
+  async #fromTrash(sql: Sql, kind: "task" | "list", id: string, actorId: string) {
+    const what = kind === "task" ? "Task in the trash" : "List in the trash";
+    const [row] = await sql`DELETE FROM trash USING board_members
+      WHERE trash.item_id = ${id} AND trash.kind = ${kind}
+        AND board_members.board_id = trash.board_id AND board_members.user_id = ${actorId}
+      RETURNING trash.*`;
+    if (!row) throw notFound(what, id);
+    return toTrashItem(row);
+  }
+
+  /** The board a trash item belongs to (its lock scope), or none. */
+  async #trashScope(id: string): Promise<Scope> {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT board_id FROM trash WHERE item_id = ${id}`
+    );
+    return { boardId: row ? row.board_id : "" };
+  }
+
+  /** Inserts a card back with its id and content into `listId` at `rank`, one version on. */
+  async #insertRestored(
+    sql: Sql,
+    task: Task,
+    listId: string,
+    rank: number,
+    position: number,
+  ): Promise<Task> {
+    const [row] = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
+        assignee_id, rank, version, created_by, created_at, updated_at)
+      SELECT ${task.id}, ${task.boardId}, ${listId}, ${task.title}, ${task.description},
+        (SELECT user_id FROM board_members WHERE board_id = ${task.boardId}
+          AND user_id = ${task.assigneeId}),
+        ${rank}, ${task.version + 1}, ${task.createdBy}, ${task.createdAt}, ${now()}
+      RETURNING *`;
+    return toTask({ ...row, position });
+  }
+
+  async #cardCount(sql: Sql, boardId: string): Promise<number> {
+    const [{ n }] = await sql`SELECT coalesce(sum(task_count), 0) AS n FROM lists
+      WHERE board_id = ${boardId}`;
+    return Number(n);
+  }
+
+  async restoreTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, await this.#trashScope(taskId), async (sql) => {
+      const item = await this.#fromTrash(sql, "task", taskId, actorId);
+      if (item.kind !== "task") throw notFound("Task in the trash", taskId);
+      const card = item.task;
+      const [row] = await sql`SELECT lists.id, lists.board_id,
+          ${placementProbe(sql, card.listId, card.id, card.position)}
+        FROM lists WHERE lists.id = ${card.listId} AND lists.board_id = ${item.boardId}`;
+      if (!row) throw listGone(card);
+      checkLimit(
+        "cardsPerBoard",
+        await this.#cardCount(sql, item.boardId),
+        this.limits.cardsPerBoard,
+      );
+      const { rank, position } = await this.#place(sql, row, card.listId, card.id, card.position);
+      const task = await this.#insertRestored(sql, card, card.listId, rank, position);
+      return { value: task, event: boardEvents.taskRestored(task) };
+    });
+  }
+
+  async restoreList(
+    actorId: string,
+    listId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ list: List; tasks: Task[] }>> {
+    return this.#mutate(actorId, options, await this.#trashScope(listId), async (sql) => {
+      const item = await this.#fromTrash(sql, "list", listId, actorId);
+      if (item.kind !== "list") throw notFound("List in the trash", listId);
+      const count = await this.#countLists(sql, item.boardId);
+      checkLimit("listsPerBoard", count, this.limits.listsPerBoard);
+      const cards = await this.#cardCount(sql, item.boardId) + item.tasks.length - 1;
+      checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
+      const at = placeAt(item.list.position, count);
+      await sql`UPDATE lists SET position = position + 1
+        WHERE board_id = ${item.boardId} AND position >= ${at}`;
+      const [row] = await sql`INSERT INTO lists (id, board_id, title, position, created_at,
+          updated_at)
+        VALUES (${listId}, ${item.boardId}, ${item.list.title}, ${at}, ${item.list.createdAt},
+          ${now()})
+        RETURNING *`;
+      const list = toList(row);
+      const tasks: Task[] = [];
+      // Ranks 0..n-1 in their old order give positions 0..n-1.
+      for (const [i, card] of item.tasks.entries()) {
+        tasks.push(await this.#insertRestored(sql, card, listId, i, i));
+      }
+      return { value: { list, tasks }, event: boardEvents.listRestored(list, tasks) };
+    });
+  }
+
+  async trash(boardId: string): Promise<TrashItem[]> {
+    const rows = await this.db.read((sql) =>
+      sql`SELECT * FROM trash WHERE board_id = ${boardId}
+        ORDER BY deleted_at DESC, item_id COLLATE "C" DESC`
+    );
+    return rows.map(toTrashItem);
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  async history(boardId: string, query: HistoryQuery, floor: number): Promise<BoardEvent[]> {
+    const rows = await this.db.read((sql) =>
+      sql`SELECT * FROM events WHERE board_id = ${boardId}
+        AND seq > ${Math.max(floor, query.after ?? 0)}
+        ${query.before === undefined ? sql`` : sql`AND seq < ${query.before}`}
+        ${query.subjectId === undefined ? sql`` : sql`AND subject_id = ${query.subjectId}`}
+        ${query.actorId === undefined ? sql`` : sql`AND actor_id = ${query.actorId}`}
+        ORDER BY seq DESC LIMIT ${query.limit}`
+    );
+    return rows.map(toEvent);
+  }
+
+  async eventOf(boardId: string, seq: number): Promise<BoardEvent | null> {
+    const [row] = await this.db.read((sql) =>
+      sql`SELECT * FROM events WHERE seq = ${seq} AND board_id = ${boardId}`
+    );
+    return row ? toEvent(row) : null;
+  }
+
+  async markSeen(boardId: string, userId: string, cursor: number): Promise<number> {
+    const [row] = await this.db.read((sql) =>
+      sql`INSERT INTO board_seen (board_id, user_id, cursor) VALUES (${boardId}, ${userId},
+          ${cursor})
+        ON CONFLICT (board_id, user_id)
+          DO UPDATE SET cursor = greatest(board_seen.cursor, excluded.cursor)
+        RETURNING cursor`
+    );
+    return Number(row.cursor);
   }
 
   // ---- event log --------------------------------------------------------------------------
@@ -765,6 +971,10 @@ export class PostgresStore implements Store {
     await this.db.read((sql) =>
       sql`DELETE FROM idempotency_keys
         WHERE created_at < ${new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString()}`
+    );
+    await this.db.read((sql) =>
+      sql`DELETE FROM trash
+        WHERE deleted_at < ${new Date(Date.now() - TRASH_KEEP_MS).toISOString()}`
     );
     return this.db.transaction(async (sql) => {
       // One instance prunes at a time; the others skip this round rather than queue up.

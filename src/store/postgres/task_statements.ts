@@ -177,19 +177,31 @@ export function updateTaskStatement(
           version = tasks.version + 1, updated_at = ${stamp}
         FROM prior WHERE tasks.id = prior.id
           AND ${assigneeIsMember(sql, "prior.board_id", assigneeId)}
-        RETURNING tasks.*, prior.position`,
+        RETURNING tasks.*, prior.position, row_to_json(prior) AS prior`,
     outcome: (row: Row) => {
       const task = toTask(row);
-      return { value: task, event: boardEvents.taskUpdated(task) };
+      return { value: task, event: boardEvents.taskUpdated(task, toTask(row.prior)) };
     },
   };
 }
 
-export function deleteTaskStatement(actorId: string, taskId: string): FastPath<Task> | undefined {
+/** Deletes the card into the trash (its row as the trash content, as store.ts writes it). */
+export function deleteTaskStatement(
+  actorId: string,
+  taskId: string,
+  version: number | undefined,
+  stamp: string,
+): FastPath<Task> | undefined {
   if (!storable(taskId)) return undefined;
   return {
     statement: (sql) =>
-      sql`WITH ${prior(sql, taskId, actorId, undefined)}
+      sql`WITH ${prior(sql, taskId, actorId, version)},
+        trashed AS (
+          INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by,
+            deleted_at)
+          SELECT prior.id, prior.board_id, 'task', prior.list_id, prior.title,
+            row_to_json(prior)::text, ${actorId}, ${stamp} FROM prior
+        )
         DELETE FROM tasks USING prior WHERE tasks.id = prior.id
         RETURNING row_to_json(prior) AS prior`,
     outcome: (row: Row) => {

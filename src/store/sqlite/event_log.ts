@@ -7,8 +7,14 @@
 import type { SqliteDatabase } from "./db.ts";
 import { now } from "../ids.ts";
 import { toEvent } from "./rows.ts";
-import { type BoardEvent, committedEvent, type NewEvent, payloadJson } from "../events.ts";
-import type { EventPage, RetentionPolicy } from "../store.ts";
+import {
+  type BoardEvent,
+  committedEvent,
+  type NewEvent,
+  payloadJson,
+  subjectOf,
+} from "../events.ts";
+import type { EventPage, HistoryQuery, RetentionPolicy } from "../store.ts";
 
 /** Appends one event row and returns the event with its seq; call inside the mutation's transaction. */
 export function appendEvent(
@@ -18,12 +24,14 @@ export function appendEvent(
 ): BoardEvent {
   const at = now();
   const result = db.run(
-    "INSERT INTO events (board_id, type, payload, actor_id, created_at) VALUES (?, ?, ?, ?, ?)",
+    `INSERT INTO events (board_id, type, payload, actor_id, created_at, subject_id)
+     VALUES (?, ?, ?, ?, ?, ?)`,
     event.boardId,
     event.body.type,
-    payloadJson(event.body),
+    payloadJson(event),
     actorId,
     at,
+    subjectOf(event.body),
   );
   return committedEvent(event, Number(result.lastInsertRowid), actorId, at);
 }
@@ -60,6 +68,25 @@ export function eventsAfter(
       limit,
     );
   return { events: rows.map(toEvent), prunedThrough: pruned };
+}
+
+/** A board's events newest first, narrowed by the query, with seq > floor (Store.history). */
+export function history(
+  db: SqliteDatabase,
+  boardId: string,
+  query: HistoryQuery,
+  floor: number,
+): BoardEvent[] {
+  const where = ["board_id = ?", "seq > ?"];
+  const args: (string | number)[] = [boardId, Math.max(floor, query.after ?? 0)];
+  if (query.before !== undefined) where.push("seq < ?"), args.push(query.before);
+  if (query.subjectId !== undefined) where.push("subject_id = ?"), args.push(query.subjectId);
+  if (query.actorId !== undefined) where.push("actor_id = ?"), args.push(query.actorId);
+  return db.all(
+    `SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
+    ...args,
+    query.limit,
+  ).map(toEvent);
 }
 
 /** The highest seq pruned so far (0 if never pruned). */

@@ -135,6 +135,37 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE users ADD COLUMN deactivated_at TEXT;
   `,
+  // 5: the log as the board's history (event format 2): the card or list each event is about
+  // (a card's history is an index read), the trash, and where each member last looked.
+  `
+  ALTER TABLE events ADD COLUMN subject_id TEXT;
+  UPDATE events SET subject_id = coalesce(json_extract(payload, '$.task.id'),
+    json_extract(payload, '$.taskId'), json_extract(payload, '$.list.id'),
+    json_extract(payload, '$.listId'))
+  WHERE substr(type, 1, 5) IN ('task_', 'list_');
+  CREATE INDEX events_board_subject ON events(board_id, subject_id, seq)
+    WHERE subject_id IS NOT NULL;
+  -- A deleted card (content: the task) or list (content: {list, tasks}) until restored or
+  -- TRASH_KEEP_MS old. A card deleted with its list is inside the list's row.
+  CREATE TABLE trash (
+    item_id TEXT PRIMARY KEY,
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('task', 'list')),
+    list_id TEXT,
+    title TEXT NOT NULL,
+    content TEXT NOT NULL,
+    deleted_by TEXT,
+    deleted_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX trash_board ON trash(board_id, deleted_at);
+  CREATE INDEX trash_deleted ON trash(deleted_at);
+  CREATE TABLE board_seen (
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    cursor INTEGER NOT NULL,
+    PRIMARY KEY (board_id, user_id)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /**

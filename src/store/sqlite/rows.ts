@@ -1,7 +1,7 @@
 /** What comes out of SQLite rows: mappers from snake_case rows to the store's objects. */
 import type { Row } from "./db.ts";
 import { type BoardEvent, eventFromRow } from "../events.ts";
-import type { Board, List, Member, Role, Task, User } from "../store.ts";
+import type { Board, List, Member, Role, Task, TrashItem, User } from "../store.ts";
 
 /** A `users` row as a User (the password hash stays behind). */
 export const toUser = (r: Row): User => ({
@@ -66,3 +66,18 @@ export const toEvent = (r: Row): BoardEvent =>
     (r.actor_id as string | null) ?? null,
     r.created_at as string,
   );
+
+/** A `trash` row as a TrashItem. */
+export function toTrashItem(r: Row): TrashItem {
+  const common = {
+    id: r.item_id as string,
+    boardId: r.board_id as string,
+    title: r.title as string,
+    deletedBy: (r.deleted_by as string | null) ?? null,
+    deletedAt: r.deleted_at as string,
+  };
+  const content = JSON.parse(r.content as string);
+  return r.kind === "task"
+    ? { ...common, kind: "task", listId: r.list_id as string, task: content }
+    : { ...common, kind: "list", list: content.list, tasks: content.tasks };
+}

@@ -17,20 +17,29 @@ import {
   checkVersion,
   DEFAULT_LISTS,
   emailTaken,
+  listGone,
   type Need,
   requireRole,
 } from "../rules.ts";
 import { SqliteDatabase } from "./db.ts";
-import { appendEvent, currentSeq, eventsAfter, prunedThrough, pruneEvents } from "./event_log.ts";
+import {
+  appendEvent,
+  currentSeq,
+  eventsAfter,
+  history,
+  prunedThrough,
+  pruneEvents,
+} from "./event_log.ts";
 import { closeListSlot, moveList, openListSlot } from "./positions.ts";
 import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./task_ranks.ts";
 import { newId, now } from "../ids.ts";
-import { toBoard, toList, toMember, toTask, toUser } from "./rows.ts";
+import { toBoard, toEvent, toList, toMember, toTask, toTrashItem, toUser } from "./rows.ts";
 import type { BoardEvent } from "../events.ts";
 import type {
   Board,
   BoardSummary,
   EventPage,
+  HistoryQuery,
   IdempotentResult,
   List,
   ListChanges,
@@ -47,10 +56,11 @@ import type {
   Task,
   TaskChanges,
   TaskMove,
+  TrashItem,
   User,
   WriteFailure,
 } from "../store.ts";
-import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS } from "../store.ts";
+import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS, TRASH_KEEP_MS, UNREAD_COUNT_MAX } from "../store.ts";
 
 /** What a mutation's body returns: its result and the event to append with it. */
 interface MutationOutcome<T> {
@@ -81,7 +91,8 @@ export class SqliteStore implements Store {
   ): Promise<Mutation<T>> {
     return this.#db.enqueue(() => {
       const { value, event } = fn();
-      const appended = appendEvent(this.#db, actorId, event);
+      const revertOf = options?.revertOf;
+      const appended = appendEvent(this.#db, actorId, revertOf ? { ...event, revertOf } : event);
       this.#recordKey(actorId, options, value);
       return { value, event: appended };
     });
@@ -273,12 +284,23 @@ export class SqliteStore implements Store {
 
   boardsForUser(userId: string): Promise<BoardSummary[]> {
     const rows = this.#db.all(
-      `SELECT boards.*, board_members.role FROM boards
-       JOIN board_members ON board_members.board_id = boards.id
-       WHERE board_members.user_id = ? ORDER BY boards.created_at, boards.id`,
+      `SELECT boards.*, m.role, coalesce(seen.cursor, 0) AS seen_cursor, (
+         SELECT count(*) FROM (SELECT 1 FROM events WHERE events.board_id = boards.id
+           AND events.seq > max(coalesce(seen.cursor, 0), m.added_after)
+           AND events.actor_id IS NOT m.user_id LIMIT ?)
+       ) AS unread
+       FROM boards JOIN board_members AS m ON m.board_id = boards.id
+       LEFT JOIN board_seen AS seen ON seen.board_id = boards.id AND seen.user_id = m.user_id
+       WHERE m.user_id = ? ORDER BY boards.created_at, boards.id`,
+      UNREAD_COUNT_MAX,
       userId,
     );
-    return Promise.resolve(rows.map((r) => ({ ...toBoard(r), role: r.role as Role })));
+    return Promise.resolve(rows.map((r) => ({
+      ...toBoard(r),
+      role: r.role as Role,
+      seenCursor: Number(r.seen_cursor),
+      unread: Number(r.unread),
+    })));
   }
 
   memberRole(boardId: string, userId: string): Promise<Role | null> {
@@ -354,6 +376,7 @@ export class SqliteStore implements Store {
   ): Promise<Mutation<Board>> {
     return this.#mutate(actorId, options, () => {
       this.#requireRole(boardId, actorId, "owner", "Board", boardId);
+      const before = toBoard(this.#db.get("SELECT * FROM boards WHERE id = ?", boardId)!);
       const board = toBoard(
         this.#db.get(
           "UPDATE boards SET title = ?, updated_at = ? WHERE id = ? RETURNING *",
@@ -362,7 +385,7 @@ export class SqliteStore implements Store {
           boardId,
         )!,
       );
-      return { value: board, event: boardEvents.boardUpdated(board) };
+      return { value: board, event: boardEvents.boardUpdated(board, before) };
     });
   }
 
@@ -508,7 +531,7 @@ export class SqliteStore implements Store {
       const list = this.#list(listId)!;
       const event = changes.position !== undefined
         ? boardEvents.listMoved(list, current.position)
-        : boardEvents.listUpdated(list);
+        : boardEvents.listUpdated(list, current);
       return { value: list, event };
     });
   }
@@ -518,9 +541,14 @@ export class SqliteStore implements Store {
       const list = this.#list(listId);
       if (!list) throw notFound("List", listId);
       this.#requireRole(list.boardId, actorId, "member", "List", listId);
+      const tasks = this.#db.all(
+        `SELECT ${TASKS_WITH_POSITIONS} FROM tasks WHERE list_id = ? ORDER BY position`,
+        listId,
+      ).map(toTask);
+      this.#toTrash(actorId, list.boardId, "list", list.id, null, list.title, { list, tasks });
       this.#db.run("DELETE FROM lists WHERE id = ?", listId);
       closeListSlot(this.#db, list.boardId, list.position);
-      return { value: list, event: boardEvents.listDeleted(list) };
+      return { value: list, event: boardEvents.listDeleted(list, tasks) };
     });
   }
 
@@ -637,7 +665,7 @@ export class SqliteStore implements Store {
         taskId,
       )!;
       const task = toTask({ ...row, position: current.position }); // An edit does not move it.
-      return { value: task, event: boardEvents.taskUpdated(task) };
+      return { value: task, event: boardEvents.taskUpdated(task, current) };
     });
   }
 
@@ -668,13 +696,169 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+  deleteTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, () => {
       const task = this.#loadTask(taskId, actorId);
+      checkVersion(task, version);
+      this.#toTrash(actorId, task.boardId, "task", task.id, task.listId, task.title, task);
       // The tasks after it move up one position by themselves: positions are counted on read.
       this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
       return { value: task, event: boardEvents.taskDeleted(task) };
     });
+  }
+
+  // ---- trash --------------------------------------------------------------------------------
+
+  #toTrash(
+    actorId: string,
+    boardId: string,
+    kind: "task" | "list",
+    id: string,
+    listId: string | null,
+    title: string,
+    content: unknown,
+  ): void {
+    this.#db.run(
+      `INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by, deleted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      id,
+      boardId,
+      kind,
+      listId,
+      title,
+      JSON.stringify(content),
+      actorId,
+      now(),
+    );
+  }
+
+  /** A trash row of this kind, when the actor is a member of its board. */
+  #fromTrash(
+    kind: "task" | "list",
+    id: string,
+    actorId: string,
+  ): { boardId: string; content: string } {
+    const row = this.#db.get("SELECT * FROM trash WHERE item_id = ? AND kind = ?", id, kind);
+    const what = kind === "task" ? "Task in the trash" : "List in the trash";
+    if (!row) throw notFound(what, id);
+    this.#requireRole(row.board_id as string, actorId, "member", what, id);
+    this.#db.run("DELETE FROM trash WHERE item_id = ?", id);
+    return { boardId: row.board_id as string, content: row.content as string };
+  }
+
+  /** A restored card's assignee: kept while still a member of the board. */
+  #stillMember(boardId: string, userId: string | null): string | null {
+    return userId && this.#role(boardId, userId) ? userId : null;
+  }
+
+  #cardCount(boardId: string): number {
+    return this.#db.get(
+      "SELECT coalesce(sum(task_count), 0) AS n FROM lists WHERE board_id = ?",
+      boardId,
+    )!.n as number;
+  }
+
+  /** Inserts a card back with its id and content, at `rank`, one version on. */
+  #insertRestored(task: Task, listId: string, rank: number, position: number): Task {
+    const row = this.#db.get(
+      `INSERT INTO tasks (id, board_id, list_id, title, description, assignee_id, rank,
+         version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING *`,
+      task.id,
+      task.boardId,
+      listId,
+      task.title,
+      task.description,
+      this.#stillMember(task.boardId, task.assigneeId),
+      rank,
+      task.version + 1,
+      task.createdBy,
+      task.createdAt,
+      now(),
+    )!;
+    return toTask({ ...row, position });
+  }
+
+  restoreTask(actorId: string, taskId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const { boardId, content } = this.#fromTrash("task", taskId, actorId);
+      const card = JSON.parse(content) as Task;
+      const found = this.#listWithCount(card.listId);
+      if (!found || found.list.boardId !== boardId) throw listGone(card);
+      checkLimit("cardsPerBoard", this.#cardCount(boardId), this.limits.cardsPerBoard);
+      const { rank, position } = placeTask(
+        this.#db,
+        card.listId,
+        card.id,
+        found.taskCount,
+        card.position,
+      );
+      const task = this.#insertRestored(card, card.listId, rank, position);
+      return { value: task, event: boardEvents.taskRestored(task) };
+    });
+  }
+
+  restoreList(actorId: string, listId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const { boardId, content } = this.#fromTrash("list", listId, actorId);
+      const saved = JSON.parse(content) as { list: List; tasks: Task[] };
+      const lists = this.#db.get("SELECT count(*) AS n FROM lists WHERE board_id = ?", boardId)!;
+      checkLimit("listsPerBoard", lists.n as number, this.limits.listsPerBoard);
+      const cards = this.#cardCount(boardId) + saved.tasks.length - 1;
+      checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
+      const at = openListSlot(this.#db, boardId, saved.list.position);
+      const list = toList(
+        this.#db.get(
+          `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          saved.list.id,
+          boardId,
+          saved.list.title,
+          at,
+          saved.list.createdAt,
+          now(),
+        )!,
+      );
+      // Ranks 0..n-1 in their old order give positions 0..n-1.
+      const tasks = saved.tasks.map((card, i) => this.#insertRestored(card, list.id, i, i));
+      return { value: { list, tasks }, event: boardEvents.listRestored(list, tasks) };
+    });
+  }
+
+  trash(boardId: string): Promise<TrashItem[]> {
+    const rows = this.#db.all(
+      "SELECT * FROM trash WHERE board_id = ? ORDER BY deleted_at DESC, item_id DESC",
+      boardId,
+    );
+    return Promise.resolve(rows.map(toTrashItem));
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  history(boardId: string, query: HistoryQuery, floor: number): Promise<BoardEvent[]> {
+    return Promise.resolve(history(this.#db, boardId, query, floor));
+  }
+
+  eventOf(boardId: string, seq: number): Promise<BoardEvent | null> {
+    const row = this.#db.get("SELECT * FROM events WHERE seq = ? AND board_id = ?", seq, boardId);
+    return Promise.resolve(row ? toEvent(row) : null);
+  }
+
+  markSeen(boardId: string, userId: string, cursor: number): Promise<number> {
+    const row = this.#db.get(
+      `INSERT INTO board_seen (board_id, user_id, cursor) VALUES (?, ?, ?)
+       ON CONFLICT (board_id, user_id) DO UPDATE SET cursor = max(cursor, excluded.cursor)
+       RETURNING cursor`,
+      boardId,
+      userId,
+      cursor,
+    )!;
+    return Promise.resolve(Number(row.cursor));
   }
 
   // ---- event log --------------------------------------------------------------------------
@@ -700,6 +884,10 @@ export class SqliteStore implements Store {
       this.#db.run(
         "DELETE FROM idempotency_keys WHERE created_at < ?",
         new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString(),
+      );
+      this.#db.run(
+        "DELETE FROM trash WHERE deleted_at < ?",
+        new Date(Date.now() - TRASH_KEEP_MS).toISOString(),
       );
       return pruneEvents(this.#db, policy);
     });

@@ -38,7 +38,7 @@ Deno.test("the database runs in WAL mode with versioned migrations applied once"
     try {
       assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       const versions = db.prepare("SELECT version, applied_at FROM schema_migrations").all();
-      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4]);
+      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5]);
       assert.match(versions[0].applied_at as string, ISO_MS);
     } finally {
       db.close();

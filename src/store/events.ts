@@ -31,12 +31,17 @@ export type EventBody =
   /** With its cards as they were, in order: restoring the list brings them back. */
   | { type: "list_deleted"; listId: string; list: List; tasks: Task[] }
   | { type: "list_restored"; list: List; tasks: Task[] }
+  /** Archived: hidden from the board with its cards, kept and searchable until unarchived. */
+  | { type: "list_archived"; list: List; tasks: Task[] }
+  | { type: "list_unarchived"; list: List; tasks: Task[] }
   | { type: "task_created"; task: Task }
   /** `before`: each field the update changed, as it was (`{}` when nothing changed). */
   | { type: "task_updated"; task: Task; before: TaskFields }
   | { type: "task_moved"; task: Task; fromListId: string; fromPosition: number }
   | { type: "task_deleted"; taskId: string; listId: string; task: Task }
-  | { type: "task_restored"; task: Task };
+  | { type: "task_restored"; task: Task }
+  | { type: "task_archived"; task: Task }
+  | { type: "task_unarchived"; task: Task };
 
 export type EventType = EventBody["type"];
 
@@ -123,6 +128,22 @@ export const boardEvents = {
     boardId: task.boardId,
     body: { type: "task_restored", task },
   }),
+  taskArchived: (task: Task): NewEvent => ({
+    boardId: task.boardId,
+    body: { type: "task_archived", task },
+  }),
+  taskUnarchived: (task: Task): NewEvent => ({
+    boardId: task.boardId,
+    body: { type: "task_unarchived", task },
+  }),
+  listArchived: (list: List, tasks: Task[]): NewEvent => ({
+    boardId: list.boardId,
+    body: { type: "list_archived", list, tasks },
+  }),
+  listUnarchived: (list: List, tasks: Task[]): NewEvent => ({
+    boardId: list.boardId,
+    body: { type: "list_unarchived", list, tasks },
+  }),
 };
 
 /** The fields an update changed, with the values they had before it. */
@@ -144,6 +165,8 @@ export function subjectOf(body: EventBody): string | null {
     case "task_updated":
     case "task_moved":
     case "task_restored":
+    case "task_archived":
+    case "task_unarchived":
       return body.task.id;
     case "task_deleted":
       return body.taskId;
@@ -151,6 +174,8 @@ export function subjectOf(body: EventBody): string | null {
     case "list_updated":
     case "list_moved":
     case "list_restored":
+    case "list_archived":
+    case "list_unarchived":
       return body.list.id;
     case "list_deleted":
       return body.listId;

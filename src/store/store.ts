@@ -388,6 +388,28 @@ export interface Store {
   trash(boardId: string): Promise<TrashItem[]>;
 
   /**
+   * Archives a card: off the board, kept (never pruned) until unarchived — the same row a
+   * delete writes to the trash, marked archived. One `task_archived` event.
+   */
+  archiveTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+  /** Archives a list with its cards: one `list_archived` event. */
+  archiveList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>>;
+  /** Brings an archived card back as restoreTask does: one `task_unarchived` event. */
+  unarchiveTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>>;
+  /** Brings an archived list back with its cards: one `list_unarchived` event. */
+  unarchiveList(
+    actorId: string,
+    listId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ list: List; tasks: Task[] }>>;
+  /** The board's archived cards and lists, newest first. */
+  archive(boardId: string): Promise<TrashItem[]>;
+
+  /**
    * The board's events newest first, as the query narrows them, with seq > `floor` (the
    * reader's replay floor). At most `query.limit`.
    */

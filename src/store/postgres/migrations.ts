@@ -142,7 +142,7 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_board_subject ON events (board_id, subject_id, seq)
     WHERE subject_id IS NOT NULL;
   -- A deleted card (content: its row) or list (content: {list, tasks} rows) until restored or
-  -- TRASH_KEEP_MS old. A card deleted with its list is inside the list's row.
+  -- TRASH_KEEP_MS old, or archived. A card deleted with its list is inside the list's row.
   CREATE TABLE trash (
     item_id text PRIMARY KEY,
     board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
@@ -151,7 +151,9 @@ const MIGRATIONS: string[] = [
     title text NOT NULL,
     content text NOT NULL,
     deleted_by text,
-    deleted_at timestamptz NOT NULL
+    deleted_at timestamptz NOT NULL,
+    -- Archived (kept, hidden, searchable) rather than deleted: never pruned.
+    archived boolean NOT NULL DEFAULT false
   );
   CREATE INDEX trash_board ON trash (board_id, deleted_at);
   CREATE INDEX trash_deleted ON trash (deleted_at);

@@ -576,21 +576,34 @@ export class PostgresStore implements Store {
 
   deleteList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>> {
     return this.#mutate(actorId, options, { listId }, async (sql) => {
-      let list = await this.#loadList(sql, listId, actorId);
-      await this.#countLists(sql, list.boardId);
-      const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
-      list = toList(row);
-      const taskRows = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
-        WHERE list_id = ${listId} ORDER BY rank, id`;
-      await this.#toTrash(sql, actorId, list.boardId, "list", listId, null, list.title, {
-        list: row,
-        tasks: taskRows,
-      });
-      await sql`DELETE FROM lists WHERE id = ${listId}`;
-      await sql`UPDATE lists SET position = position - 1
-        WHERE board_id = ${list.boardId} AND position > ${list.position}`;
-      return { value: list, event: boardEvents.listDeleted(list, taskRows.map(toTask)) };
+      const { list, tasks } = await this.#shelveList(sql, actorId, listId, false);
+      return { value: list, event: boardEvents.listDeleted(list, tasks) };
     });
+  }
+
+  archiveList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>> {
+    return this.#mutate(actorId, options, { listId }, async (sql) => {
+      const { list, tasks } = await this.#shelveList(sql, actorId, listId, true);
+      return { value: list, event: boardEvents.listArchived(list, tasks) };
+    });
+  }
+
+  /** Takes a list and its cards off the board into the trash (or the archive). */
+  async #shelveList(sql: Sql, actorId: string, listId: string, archived: boolean) {
+    let list = await this.#loadList(sql, listId, actorId);
+    await this.#countLists(sql, list.boardId);
+    const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
+    list = toList(row);
+    const taskRows = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
+      WHERE list_id = ${listId} ORDER BY rank, id`;
+    await this.#toShelf(sql, actorId, list.boardId, "list", listId, null, list.title, {
+      list: row,
+      tasks: taskRows,
+    }, archived);
+    await sql`DELETE FROM lists WHERE id = ${listId}`;
+    await sql`UPDATE lists SET position = position - 1
+      WHERE board_id = ${list.boardId} AND position > ${list.position}`;
+    return { list, tasks: taskRows.map(toTask) };
   }
 
   // ---- tasks ------------------------------------------------------------------------------
@@ -767,18 +780,38 @@ export class PostgresStore implements Store {
   ): Promise<Mutation<Task>> {
     const stamp = now();
     return this.#mutate(actorId, options, { taskId }, async (sql) => {
-      const { task, row } = await this.#loadTask(sql, taskId, actorId);
-      checkVersion(task, version);
-      await this.#toTrash(sql, actorId, task.boardId, "task", taskId, task.listId, task.title, row);
-      await sql`DELETE FROM tasks WHERE id = ${taskId}`;
+      const task = await this.#shelveTask(sql, actorId, taskId, version, false);
       return { value: task, event: boardEvents.taskDeleted(task) };
     }, deleteTaskStatement(actorId, taskId, version, stamp));
   }
 
-  // ---- trash --------------------------------------------------------------------------------
+  archiveTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, { taskId }, async (sql) => {
+      const task = await this.#shelveTask(sql, actorId, taskId, undefined, true);
+      return { value: task, event: boardEvents.taskArchived(task) };
+    });
+  }
 
-  /** Keeps a deleted card or list (`content`: its rows) in the trash. */
-  async #toTrash(
+  /** Takes a card off the board into the trash (or the archive). */
+  async #shelveTask(
+    sql: Sql,
+    actorId: string,
+    taskId: string,
+    version: number | undefined,
+    archived: boolean,
+  ): Promise<Task> {
+    const { task, row } = await this.#loadTask(sql, taskId, actorId);
+    checkVersion(task, version);
+    const { boardId, listId, title } = task;
+    await this.#toShelf(sql, actorId, boardId, "task", taskId, listId, title, row, archived);
+    await sql`DELETE FROM tasks WHERE id = ${taskId}`;
+    return task;
+  }
+
+  // ---- trash and archive ----------------------------------------------------------------------
+
+  /** Keeps a deleted or archived card or list (`content`: its rows). */
+  async #toShelf(
     sql: Sql,
     actorId: string,
     boardId: string,
@@ -787,18 +820,25 @@ export class PostgresStore implements Store {
     listId: string | null,
     title: string,
     content: unknown,
+    archived: boolean,
   ): Promise<void> {
     await sql`INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by,
-        deleted_at)
+        deleted_at, archived)
       VALUES (${id}, ${boardId}, ${kind}, ${listId}, ${title}, ${JSON.stringify(content)},
-        ${actorId}, ${now()})`;
+        ${actorId}, ${now()}, ${archived})`;
   }
 
-  /** Takes a trash row of this kind out, when the actor is a member of its board. */
-  async #fromTrash(sql: Sql, kind: "task" | "list", id: string, actorId: string) {
-    const what = kind === "task" ? "Task in the trash" : "List in the trash";
+  /** Takes a trash (or archive) row of this kind out, when the actor is a member of its board. */
+  async #fromShelf(
+    sql: Sql,
+    kind: "task" | "list",
+    id: string,
+    actorId: string,
+    archived: boolean,
+  ) {
+    const what = `${kind === "task" ? "Task" : "List"} in the ${archived ? "archive" : "trash"}`;
     const [row] = await sql`DELETE FROM trash USING board_members
-      WHERE trash.item_id = ${id} AND trash.kind = ${kind}
+      WHERE trash.item_id = ${id} AND trash.kind = ${kind} AND trash.archived = ${archived}
         AND board_members.board_id = trash.board_id AND board_members.user_id = ${actorId}
       RETURNING trash.*`;
     if (!row) throw notFound(what, id);
@@ -843,22 +883,38 @@ export class PostgresStore implements Store {
     options?: MutationOptions,
   ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, await this.#trashScope(taskId), async (sql) => {
-      const item = await this.#fromTrash(sql, "task", taskId, actorId);
-      if (item.kind !== "task") throw notFound("Task in the trash", taskId);
-      const card = item.task;
-      const [row] = await sql`SELECT lists.id, lists.board_id,
-          ${placementProbe(sql, card.listId, card.id, card.position)}
-        FROM lists WHERE lists.id = ${card.listId} AND lists.board_id = ${item.boardId}`;
-      if (!row) throw listGone(card);
-      checkLimit(
-        "cardsPerBoard",
-        await this.#cardCount(sql, item.boardId),
-        this.limits.cardsPerBoard,
-      );
-      const { rank, position } = await this.#place(sql, row, card.listId, card.id, card.position);
-      const task = await this.#insertRestored(sql, card, card.listId, rank, position);
+      const task = await this.#unshelveTask(sql, actorId, taskId, false);
       return { value: task, event: boardEvents.taskRestored(task) };
     });
+  }
+
+  async unarchiveTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Task>> {
+    return this.#mutate(actorId, options, await this.#trashScope(taskId), async (sql) => {
+      const task = await this.#unshelveTask(sql, actorId, taskId, true);
+      return { value: task, event: boardEvents.taskUnarchived(task) };
+    });
+  }
+
+  /** Puts a card from the trash (or the archive) back at its old place. */
+  async #unshelveTask(sql: Sql, actorId: string, taskId: string, archived: boolean) {
+    const item = await this.#fromShelf(sql, "task", taskId, actorId, archived);
+    if (item.kind !== "task") throw notFound("Task", taskId);
+    const card = item.task;
+    const [row] = await sql`SELECT lists.id, lists.board_id,
+        ${placementProbe(sql, card.listId, card.id, card.position)}
+      FROM lists WHERE lists.id = ${card.listId} AND lists.board_id = ${item.boardId}`;
+    if (!row) throw listGone(card);
+    checkLimit(
+      "cardsPerBoard",
+      await this.#cardCount(sql, item.boardId),
+      this.limits.cardsPerBoard,
+    );
+    const { rank, position } = await this.#place(sql, row, card.listId, card.id, card.position);
+    return await this.#insertRestored(sql, card, card.listId, rank, position);
   }
 
   async restoreList(
@@ -867,33 +923,58 @@ export class PostgresStore implements Store {
     options?: MutationOptions,
   ): Promise<Mutation<{ list: List; tasks: Task[] }>> {
     return this.#mutate(actorId, options, await this.#trashScope(listId), async (sql) => {
-      const item = await this.#fromTrash(sql, "list", listId, actorId);
-      if (item.kind !== "list") throw notFound("List in the trash", listId);
-      const count = await this.#countLists(sql, item.boardId);
-      checkLimit("listsPerBoard", count, this.limits.listsPerBoard);
-      const cards = await this.#cardCount(sql, item.boardId) + item.tasks.length - 1;
-      checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
-      const at = placeAt(item.list.position, count);
-      await sql`UPDATE lists SET position = position + 1
-        WHERE board_id = ${item.boardId} AND position >= ${at}`;
-      const [row] = await sql`INSERT INTO lists (id, board_id, title, position, created_at,
-          updated_at)
-        VALUES (${listId}, ${item.boardId}, ${item.list.title}, ${at}, ${item.list.createdAt},
-          ${now()})
-        RETURNING *`;
-      const list = toList(row);
-      const tasks: Task[] = [];
-      // Ranks 0..n-1 in their old order give positions 0..n-1.
-      for (const [i, card] of item.tasks.entries()) {
-        tasks.push(await this.#insertRestored(sql, card, listId, i, i));
-      }
+      const { list, tasks } = await this.#unshelveList(sql, actorId, listId, false);
       return { value: { list, tasks }, event: boardEvents.listRestored(list, tasks) };
     });
   }
 
-  async trash(boardId: string): Promise<TrashItem[]> {
+  async unarchiveList(
+    actorId: string,
+    listId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<{ list: List; tasks: Task[] }>> {
+    return this.#mutate(actorId, options, await this.#trashScope(listId), async (sql) => {
+      const { list, tasks } = await this.#unshelveList(sql, actorId, listId, true);
+      return { value: { list, tasks }, event: boardEvents.listUnarchived(list, tasks) };
+    });
+  }
+
+  /** Puts a list from the trash (or the archive) back at its old place, with its cards. */
+  async #unshelveList(sql: Sql, actorId: string, listId: string, archived: boolean) {
+    const item = await this.#fromShelf(sql, "list", listId, actorId, archived);
+    if (item.kind !== "list") throw notFound("List", listId);
+    const count = await this.#countLists(sql, item.boardId);
+    checkLimit("listsPerBoard", count, this.limits.listsPerBoard);
+    const cards = await this.#cardCount(sql, item.boardId) + item.tasks.length - 1;
+    checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
+    const at = placeAt(item.list.position, count);
+    await sql`UPDATE lists SET position = position + 1
+      WHERE board_id = ${item.boardId} AND position >= ${at}`;
+    const [row] = await sql`INSERT INTO lists (id, board_id, title, position, created_at,
+        updated_at)
+      VALUES (${listId}, ${item.boardId}, ${item.list.title}, ${at}, ${item.list.createdAt},
+        ${now()})
+      RETURNING *`;
+    const list = toList(row);
+    const tasks: Task[] = [];
+    // Ranks 0..n-1 in their old order give positions 0..n-1.
+    for (const [i, card] of item.tasks.entries()) {
+      tasks.push(await this.#insertRestored(sql, card, listId, i, i));
+    }
+    return { list, tasks };
+  }
+
+  trash(boardId: string): Promise<TrashItem[]> {
+    return this.#shelf(boardId, false);
+  }
+
+  archive(boardId: string): Promise<TrashItem[]> {
+    return this.#shelf(boardId, true);
+  }
+
+  async #shelf(boardId: string, archived: boolean): Promise<TrashItem[]> {
     const rows = await this.db.read((sql) =>
-      sql`SELECT * FROM trash WHERE board_id = ${boardId}
+      sql`SELECT * FROM trash WHERE board_id = ${boardId} AND archived = ${archived}
         ORDER BY deleted_at DESC, item_id COLLATE "C" DESC`
     );
     return rows.map(toTrashItem);
@@ -974,8 +1055,8 @@ export class PostgresStore implements Store {
         WHERE created_at < ${new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString()}`
     );
     await this.db.read((sql) =>
-      sql`DELETE FROM trash
-        WHERE deleted_at < ${new Date(Date.now() - TRASH_KEEP_MS).toISOString()}`
+      sql`DELETE FROM trash WHERE NOT archived
+        AND deleted_at < ${new Date(Date.now() - TRASH_KEEP_MS).toISOString()}`
     );
     return this.db.transaction(async (sql) => {
       // One instance prunes at a time; the others skip this round rather than queue up.

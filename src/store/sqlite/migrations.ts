@@ -146,7 +146,7 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_board_subject ON events(board_id, subject_id, seq)
     WHERE subject_id IS NOT NULL;
   -- A deleted card (content: the task) or list (content: {list, tasks}) until restored or
-  -- TRASH_KEEP_MS old. A card deleted with its list is inside the list's row.
+  -- TRASH_KEEP_MS old, or archived. A card deleted with its list is inside the list's row.
   CREATE TABLE trash (
     item_id TEXT PRIMARY KEY,
     board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
@@ -155,7 +155,9 @@ const MIGRATIONS: string[] = [
     title TEXT NOT NULL,
     content TEXT NOT NULL,
     deleted_by TEXT,
-    deleted_at TEXT NOT NULL
+    deleted_at TEXT NOT NULL,
+    -- Archived (kept, hidden, searchable) rather than deleted: never pruned.
+    archived INTEGER NOT NULL DEFAULT 0
   ) STRICT;
   CREATE INDEX trash_board ON trash(board_id, deleted_at);
   CREATE INDEX trash_deleted ON trash(deleted_at);

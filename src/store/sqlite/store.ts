@@ -538,18 +538,40 @@ export class SqliteStore implements Store {
 
   deleteList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>> {
     return this.#mutate(actorId, options, () => {
-      const list = this.#list(listId);
-      if (!list) throw notFound("List", listId);
-      this.#requireRole(list.boardId, actorId, "member", "List", listId);
-      const tasks = this.#db.all(
-        `SELECT ${TASKS_WITH_POSITIONS} FROM tasks WHERE list_id = ? ORDER BY position`,
-        listId,
-      ).map(toTask);
-      this.#toTrash(actorId, list.boardId, "list", list.id, null, list.title, { list, tasks });
-      this.#db.run("DELETE FROM lists WHERE id = ?", listId);
-      closeListSlot(this.#db, list.boardId, list.position);
+      const { list, tasks } = this.#shelveList(actorId, listId, false);
       return { value: list, event: boardEvents.listDeleted(list, tasks) };
     });
+  }
+
+  archiveList(actorId: string, listId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const { list, tasks } = this.#shelveList(actorId, listId, true);
+      return { value: list, event: boardEvents.listArchived(list, tasks) };
+    });
+  }
+
+  /** Takes a list and its cards off the board into the trash (or the archive). */
+  #shelveList(actorId: string, listId: string, archived: boolean) {
+    const list = this.#list(listId);
+    if (!list) throw notFound("List", listId);
+    this.#requireRole(list.boardId, actorId, "member", "List", listId);
+    const tasks = this.#db.all(
+      `SELECT ${TASKS_WITH_POSITIONS} FROM tasks WHERE list_id = ? ORDER BY position`,
+      listId,
+    ).map(toTask);
+    this.#toShelf(
+      actorId,
+      list.boardId,
+      "list",
+      list.id,
+      null,
+      list.title,
+      { list, tasks },
+      archived,
+    );
+    this.#db.run("DELETE FROM lists WHERE id = ?", listId);
+    closeListSlot(this.#db, list.boardId, list.position);
+    return { list, tasks };
   }
 
   // ---- tasks ------------------------------------------------------------------------------
@@ -733,18 +755,31 @@ export class SqliteStore implements Store {
     version?: number,
   ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, () => {
-      const task = this.#loadTask(taskId, actorId);
-      checkVersion(task, version);
-      this.#toTrash(actorId, task.boardId, "task", task.id, task.listId, task.title, task);
-      // The tasks after it move up one position by themselves: positions are counted on read.
-      this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
+      const task = this.#shelveTask(actorId, taskId, version, false);
       return { value: task, event: boardEvents.taskDeleted(task) };
     });
   }
 
-  // ---- trash --------------------------------------------------------------------------------
+  archiveTask(actorId: string, taskId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const task = this.#shelveTask(actorId, taskId, undefined, true);
+      return { value: task, event: boardEvents.taskArchived(task) };
+    });
+  }
 
-  #toTrash(
+  /** Takes a card off the board into the trash (or the archive). */
+  #shelveTask(actorId: string, taskId: string, version: number | undefined, archived: boolean) {
+    const task = this.#loadTask(taskId, actorId);
+    checkVersion(task, version);
+    this.#toShelf(actorId, task.boardId, "task", task.id, task.listId, task.title, task, archived);
+    // The tasks after it move up one position by themselves: positions are counted on read.
+    this.#db.run("DELETE FROM tasks WHERE id = ?", taskId);
+    return task;
+  }
+
+  // ---- trash and archive ----------------------------------------------------------------------
+
+  #toShelf(
     actorId: string,
     boardId: string,
     kind: "task" | "list",
@@ -752,10 +787,11 @@ export class SqliteStore implements Store {
     listId: string | null,
     title: string,
     content: unknown,
+    archived: boolean,
   ): void {
     this.#db.run(
-      `INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by, deleted_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO trash (item_id, board_id, kind, list_id, title, content, deleted_by, deleted_at,
+         archived) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       boardId,
       kind,
@@ -764,17 +800,24 @@ export class SqliteStore implements Store {
       JSON.stringify(content),
       actorId,
       now(),
+      archived ? 1 : 0,
     );
   }
 
-  /** A trash row of this kind, when the actor is a member of its board. */
-  #fromTrash(
+  /** Takes a trash (or archive) row of this kind out, when the actor is a member of its board. */
+  #fromShelf(
     kind: "task" | "list",
     id: string,
     actorId: string,
+    archived: boolean,
   ): { boardId: string; content: string } {
-    const row = this.#db.get("SELECT * FROM trash WHERE item_id = ? AND kind = ?", id, kind);
-    const what = kind === "task" ? "Task in the trash" : "List in the trash";
+    const row = this.#db.get(
+      "SELECT * FROM trash WHERE item_id = ? AND kind = ? AND archived = ?",
+      id,
+      kind,
+      archived ? 1 : 0,
+    );
+    const what = `${kind === "task" ? "Task" : "List"} in the ${archived ? "archive" : "trash"}`;
     if (!row) throw notFound(what, id);
     this.#requireRole(row.board_id as string, actorId, "member", what, id);
     this.#db.run("DELETE FROM trash WHERE item_id = ?", id);
@@ -816,53 +859,88 @@ export class SqliteStore implements Store {
 
   restoreTask(actorId: string, taskId: string, options?: MutationOptions) {
     return this.#mutate(actorId, options, () => {
-      const { boardId, content } = this.#fromTrash("task", taskId, actorId);
-      const card = JSON.parse(content) as Task;
-      const found = this.#listWithCount(card.listId);
-      if (!found || found.list.boardId !== boardId) throw listGone(card);
-      checkLimit("cardsPerBoard", this.#cardCount(boardId), this.limits.cardsPerBoard);
-      const { rank, position } = placeTask(
-        this.#db,
-        card.listId,
-        card.id,
-        found.taskCount,
-        card.position,
-      );
-      const task = this.#insertRestored(card, card.listId, rank, position);
+      const task = this.#unshelveTask(actorId, taskId, false);
       return { value: task, event: boardEvents.taskRestored(task) };
     });
   }
 
+  unarchiveTask(actorId: string, taskId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const task = this.#unshelveTask(actorId, taskId, true);
+      return { value: task, event: boardEvents.taskUnarchived(task) };
+    });
+  }
+
+  /** Puts a card from the trash (or the archive) back at its old place. */
+  #unshelveTask(actorId: string, taskId: string, archived: boolean): Task {
+    const { boardId, content } = this.#fromShelf("task", taskId, actorId, archived);
+    const card = JSON.parse(content) as Task;
+    const found = this.#listWithCount(card.listId);
+    if (!found || found.list.boardId !== boardId) throw listGone(card);
+    checkLimit("cardsPerBoard", this.#cardCount(boardId), this.limits.cardsPerBoard);
+    const { rank, position } = placeTask(
+      this.#db,
+      card.listId,
+      card.id,
+      found.taskCount,
+      card.position,
+    );
+    return this.#insertRestored(card, card.listId, rank, position);
+  }
+
   restoreList(actorId: string, listId: string, options?: MutationOptions) {
     return this.#mutate(actorId, options, () => {
-      const { boardId, content } = this.#fromTrash("list", listId, actorId);
-      const saved = JSON.parse(content) as { list: List; tasks: Task[] };
-      const lists = this.#db.get("SELECT count(*) AS n FROM lists WHERE board_id = ?", boardId)!;
-      checkLimit("listsPerBoard", lists.n as number, this.limits.listsPerBoard);
-      const cards = this.#cardCount(boardId) + saved.tasks.length - 1;
-      checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
-      const at = openListSlot(this.#db, boardId, saved.list.position);
-      const list = toList(
-        this.#db.get(
-          `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-          saved.list.id,
-          boardId,
-          saved.list.title,
-          at,
-          saved.list.createdAt,
-          now(),
-        )!,
-      );
-      // Ranks 0..n-1 in their old order give positions 0..n-1.
-      const tasks = saved.tasks.map((card, i) => this.#insertRestored(card, list.id, i, i));
+      const { list, tasks } = this.#unshelveList(actorId, listId, false);
       return { value: { list, tasks }, event: boardEvents.listRestored(list, tasks) };
     });
   }
 
+  unarchiveList(actorId: string, listId: string, options?: MutationOptions) {
+    return this.#mutate(actorId, options, () => {
+      const { list, tasks } = this.#unshelveList(actorId, listId, true);
+      return { value: { list, tasks }, event: boardEvents.listUnarchived(list, tasks) };
+    });
+  }
+
+  /** Puts a list from the trash (or the archive) back at its old place, with its cards. */
+  #unshelveList(actorId: string, listId: string, archived: boolean) {
+    const { boardId, content } = this.#fromShelf("list", listId, actorId, archived);
+    const saved = JSON.parse(content) as { list: List; tasks: Task[] };
+    const lists = this.#db.get("SELECT count(*) AS n FROM lists WHERE board_id = ?", boardId)!;
+    checkLimit("listsPerBoard", lists.n as number, this.limits.listsPerBoard);
+    const cards = this.#cardCount(boardId) + saved.tasks.length - 1;
+    checkLimit("cardsPerBoard", Math.max(cards, 0), this.limits.cardsPerBoard);
+    const at = openListSlot(this.#db, boardId, saved.list.position);
+    const list = toList(
+      this.#db.get(
+        `INSERT INTO lists (id, board_id, title, position, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+        saved.list.id,
+        boardId,
+        saved.list.title,
+        at,
+        saved.list.createdAt,
+        now(),
+      )!,
+    );
+    // Ranks 0..n-1 in their old order give positions 0..n-1.
+    const tasks = saved.tasks.map((card, i) => this.#insertRestored(card, list.id, i, i));
+    return { list, tasks };
+  }
+
   trash(boardId: string): Promise<TrashItem[]> {
     const rows = this.#db.all(
-      "SELECT * FROM trash WHERE board_id = ? ORDER BY deleted_at DESC, item_id DESC",
+      `SELECT * FROM trash WHERE board_id = ? AND archived = 0
+       ORDER BY deleted_at DESC, rowid DESC`,
+      boardId,
+    );
+    return Promise.resolve(rows.map(toTrashItem));
+  }
+
+  archive(boardId: string): Promise<TrashItem[]> {
+    const rows = this.#db.all(
+      `SELECT * FROM trash WHERE board_id = ? AND archived = 1
+       ORDER BY deleted_at DESC, rowid DESC`,
       boardId,
     );
     return Promise.resolve(rows.map(toTrashItem));
@@ -916,7 +994,7 @@ export class SqliteStore implements Store {
         new Date(Date.now() - IDEMPOTENCY_KEEP_MS).toISOString(),
       );
       this.#db.run(
-        "DELETE FROM trash WHERE deleted_at < ?",
+        "DELETE FROM trash WHERE deleted_at < ? AND archived = 0",
         new Date(Date.now() - TRASH_KEEP_MS).toISOString(),
       );
       return pruneEvents(this.#db, policy);

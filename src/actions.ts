@@ -18,6 +18,7 @@ import {
   historyQuerySchema,
   moveTaskSchema,
   parseInput,
+  recordConflictSchema,
   renameBoardSchema,
   seenSchema,
   updateListSchema,
@@ -288,6 +289,25 @@ export class Actions {
       key,
       ["unarchiveList", listId, null],
       (options) => this.store.unarchiveList(caller.user.id, listId, options),
+    );
+  }
+
+  async recordConflict(caller: Caller, taskId: string, input: unknown, key?: string | null) {
+    const conflict = parseInput(recordConflictSchema, input);
+    return await this.#once(
+      caller,
+      key,
+      ["recordConflict", taskId, input],
+      (options) => this.store.recordConflict(caller.user.id, taskId, conflict, options),
+    );
+  }
+
+  async resolveConflict(caller: Caller, conflictId: string, key?: string | null) {
+    return await this.#once(
+      caller,
+      key,
+      ["resolveConflict", conflictId, null],
+      (options) => this.store.resolveConflict(caller.user.id, conflictId, options),
     );
   }
 

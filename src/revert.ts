@@ -70,6 +70,14 @@ export function inverseOf(event: BoardEvent): Inverse {
       return (store, actorId, options) => store.unarchiveList(actorId, event.list.id, options);
     case "list_unarchived":
       return (store, actorId, options) => store.archiveList(actorId, event.list.id, options);
+    case "conflict_recorded":
+      return (store, actorId, options) =>
+        store.resolveConflict(actorId, event.conflict.id, options);
+    case "conflict_resolved": {
+      const { taskId, field, value, baseVersion } = event.conflict;
+      return (store, actorId, options) =>
+        store.recordConflict(actorId, taskId, { field, value, baseVersion }, options);
+    }
     case "board_updated":
       return (store, actorId, options) =>
         store.renameBoard(actorId, event.boardId, event.before.title, options);

@@ -98,6 +98,12 @@ export const historyQuerySchema = z.strictObject({
   listId: id.optional(),
   actorId: id.optional(),
 }).refine((q) => !(q.taskId && q.listId), "give taskId or listId, not both");
+/** A value that lost a concurrent edit, kept on its card (the same rules as a description). */
+export const recordConflictSchema = z.strictObject({
+  field: z.enum(["title", "description"]),
+  value: description,
+  baseVersion: version,
+});
 export const archiveQuerySchema = z.strictObject({
   q: z.string().max(200, "must be at most 200 characters").optional(),
 });

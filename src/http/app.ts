@@ -70,7 +70,9 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
 
   const authenticated = requireCaller(services);
-  for (const path of ["/boards", "/boards/*", "/tasks", "/tasks/*", "/lists/*", "/events"]) {
+  // Every prefix the board routes use: a route outside these would run without a caller (500).
+  const signedIn = ["/boards", "/boards/*", "/tasks", "/tasks/*", "/lists/*", "/conflicts/*"];
+  for (const path of [...signedIn, "/events"]) {
     app.use(path, authenticated);
   }
 

@@ -143,6 +143,16 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
     "/lists/:id/unarchive",
     async (c) => c.json(await actions.unarchiveList(c.get("caller"), c.req.param("id"), key(c))),
   );
+  // Conflicts: values that lost a concurrent edit, kept on their card until resolved.
+  app.post("/tasks/:id/conflicts", async (c) =>
+    c.json(
+      await actions.recordConflict(c.get("caller"), c.req.param("id"), await body(c), key(c)),
+      201,
+    ));
+  app.delete(
+    "/conflicts/:id",
+    async (c) => c.json(await actions.resolveConflict(c.get("caller"), c.req.param("id"), key(c))),
+  );
   app.post("/boards/:id/events/:seq/revert", async (c) => {
     const seq = c.req.param("seq");
     return c.json(

@@ -230,6 +230,14 @@ function runMutation(actions: Actions, caller: Caller, message: MutationMessage)
       return actions.archiveList(caller, message.listId, key).then((list) => ({ list }));
     case "unarchive_list":
       return actions.unarchiveList(caller, message.listId, key);
+    case "record_conflict":
+      return actions.recordConflict(caller, message.taskId, input, key).then((conflict) => ({
+        conflict,
+      }));
+    case "resolve_conflict":
+      return actions.resolveConflict(caller, message.conflictId, key).then((conflict) => ({
+        conflict,
+      }));
     case "revert":
       return actions.revert(caller, message.boardId, message.seq, key);
   }

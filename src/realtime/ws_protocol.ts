@@ -88,6 +88,18 @@ const CLIENT_SCHEMAS = {
     idempotencyKey,
     listId: id,
   }),
+  record_conflict: z.looseObject({
+    type: z.literal("record_conflict"),
+    requestId,
+    idempotencyKey,
+    taskId: id,
+  }),
+  resolve_conflict: z.strictObject({
+    type: z.literal("resolve_conflict"),
+    requestId,
+    idempotencyKey,
+    conflictId: id,
+  }),
   revert: z.strictObject({
     type: z.literal("revert"),
     requestId,

@@ -9,7 +9,7 @@
  * so the log is the board's history, its trash and its undo (src/revert.ts). Events written
  * before read back as `v: 1`, without those fields, and cannot be reverted.
  */
-import type { Board, List, Member, Task } from "./store.ts";
+import type { Board, Conflict, List, Member, Task } from "./store.ts";
 
 /** The event format every new event is written in. */
 export const EVENT_FORMAT = 2;
@@ -40,6 +40,8 @@ export type EventBody =
   | { type: "task_moved"; task: Task; fromListId: string; fromPosition: number }
   | { type: "task_deleted"; taskId: string; listId: string; task: Task }
   | { type: "task_restored"; task: Task }
+  | { type: "conflict_recorded"; conflict: Conflict }
+  | { type: "conflict_resolved"; conflict: Conflict }
   | { type: "task_archived"; task: Task }
   | { type: "task_unarchived"; task: Task };
 
@@ -128,6 +130,14 @@ export const boardEvents = {
     boardId: task.boardId,
     body: { type: "task_restored", task },
   }),
+  conflictRecorded: (conflict: Conflict): NewEvent => ({
+    boardId: conflict.boardId,
+    body: { type: "conflict_recorded", conflict },
+  }),
+  conflictResolved: (conflict: Conflict): NewEvent => ({
+    boardId: conflict.boardId,
+    body: { type: "conflict_resolved", conflict },
+  }),
   taskArchived: (task: Task): NewEvent => ({
     boardId: task.boardId,
     body: { type: "task_archived", task },
@@ -170,6 +180,9 @@ export function subjectOf(body: EventBody): string | null {
       return body.task.id;
     case "task_deleted":
       return body.taskId;
+    case "conflict_recorded":
+    case "conflict_resolved":
+      return body.conflict.taskId;
     case "list_created":
     case "list_updated":
     case "list_moved":

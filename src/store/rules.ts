@@ -109,6 +109,7 @@ const LIMIT_NAMES = {
   cardsPerBoard: "cards on a board",
   listsPerBoard: "lists on a board",
   boardsPerUser: "boards owned by one user",
+  conflictsPerCard: "open conflicts on one card",
 } as const;
 
 /** Refuses one more of something that already has `count` of at most `max` (`limit_reached`). */

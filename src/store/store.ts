@@ -96,12 +96,35 @@ export interface Member {
   addedAt: string;
 }
 
+/**
+ * A value that lost a concurrent edit of a card (its author edited from `baseVersion`, someone
+ * else changed the field first), kept whole on the card until someone resolves it: nothing a
+ * user typed is lost.
+ */
+export interface Conflict {
+  id: string;
+  boardId: string;
+  taskId: string;
+  field: ConflictField;
+  value: string;
+  authorId: string | null;
+  baseVersion: number;
+  createdAt: string;
+}
+
+export type ConflictField = "title" | "description";
+
+/** How many open conflicts one card may hold (409 `limit_reached` past it). */
+export const CONFLICTS_PER_CARD = 20;
+
 /** A board as one consistent read: with `cursor`, the seq of the newest event it includes. */
 export interface Snapshot {
   board: Board;
   lists: List[];
   tasks: Task[];
   members: Member[];
+  /** The board's open conflicts, oldest first. */
+  conflicts: Conflict[];
   cursor: number;
 }
 
@@ -408,6 +431,23 @@ export interface Store {
   ): Promise<Mutation<{ list: List; tasks: Task[] }>>;
   /** The board's archived cards and lists, newest first. */
   archive(boardId: string): Promise<TrashItem[]>;
+
+  /**
+   * Keeps a value of `actorId`'s that lost a concurrent edit on its card: one
+   * `conflict_recorded` event. `limit_reached` past `CONFLICTS_PER_CARD`.
+   */
+  recordConflict(
+    actorId: string,
+    taskId: string,
+    input: { field: ConflictField; value: string; baseVersion: number },
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>>;
+  /** Resolves (removes) a conflict, by any member: one `conflict_resolved` event. */
+  resolveConflict(
+    actorId: string,
+    conflictId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>>;
 
   /**
    * The board's events newest first, as the query narrows them, with seq > `floor` (the

@@ -157,6 +157,19 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX trash_board ON trash (board_id, deleted_at);
   CREATE INDEX trash_deleted ON trash (deleted_at);
+  -- A value that lost a concurrent edit, kept whole on its card until someone resolves it.
+  CREATE TABLE task_conflicts (
+    id text PRIMARY KEY,
+    board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    task_id text NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    field text NOT NULL,
+    value text NOT NULL,
+    author_id text,
+    base_version integer NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX task_conflicts_board ON task_conflicts (board_id, created_at);
+  CREATE INDEX task_conflicts_task ON task_conflicts (task_id);
   CREATE TABLE board_seen (
     board_id text NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
     user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,

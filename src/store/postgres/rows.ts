@@ -3,7 +3,17 @@
  * times as the same fixed-width ISO-8601 UTC strings the SQLite store gives.
  */
 import { type BoardEvent, eventFromRow } from "../events.ts";
-import type { Board, List, Member, Role, Task, TrashItem, User } from "../store.ts";
+import type {
+  Board,
+  Conflict,
+  ConflictField,
+  List,
+  Member,
+  Role,
+  Task,
+  TrashItem,
+  User,
+} from "../store.ts";
 
 /** One result row. */
 // deno-lint-ignore no-explicit-any
@@ -85,3 +95,14 @@ export function toTrashItem(r: Row): TrashItem {
     ? { ...common, kind: "task", listId: r.list_id, task: toTask(content) }
     : { ...common, kind: "list", list: toList(content.list), tasks: content.tasks.map(toTask) };
 }
+
+export const toConflict = (r: Row): Conflict => ({
+  id: r.id,
+  boardId: r.board_id,
+  taskId: r.task_id,
+  field: r.field as ConflictField,
+  value: r.value,
+  authorId: r.author_id ?? null,
+  baseVersion: Number(r.base_version),
+  createdAt: iso(r.created_at),
+});

@@ -32,6 +32,8 @@ import {
 import type {
   Board,
   BoardSummary,
+  Conflict,
+  ConflictField,
   EventPage,
   HistoryQuery,
   IdempotentResult,
@@ -54,7 +56,13 @@ import type {
   User,
   WriteFailure,
 } from "../store.ts";
-import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS, TRASH_KEEP_MS, UNREAD_COUNT_MAX } from "../store.ts";
+import {
+  CONFLICTS_PER_CARD,
+  DEFAULT_LIMITS,
+  IDEMPOTENCY_KEEP_MS,
+  TRASH_KEEP_MS,
+  UNREAD_COUNT_MAX,
+} from "../store.ts";
 import {
   type FastPath,
   isUniqueViolation,
@@ -76,6 +84,7 @@ import {
 import {
   type Row,
   toBoard,
+  toConflict,
   toEvent,
   toList,
   toMember,
@@ -372,6 +381,8 @@ export class PostgresStore implements Store {
       lists: lists.map(toList),
       tasks: await this.#tasksForBoard(sql, boardId),
       members: await this.#members(sql, boardId),
+      conflicts: (await sql`SELECT * FROM task_conflicts WHERE board_id = ${boardId}
+        ORDER BY created_at, id COLLATE "C"`).map(toConflict),
       cursor: Number(seq),
     };
   }
@@ -978,6 +989,53 @@ export class PostgresStore implements Store {
         ORDER BY deleted_at DESC, item_id COLLATE "C" DESC`
     );
     return rows.map(toTrashItem);
+  }
+
+  // ---- conflicts ----------------------------------------------------------------------------
+
+  recordConflict(
+    actorId: string,
+    taskId: string,
+    input: { field: ConflictField; value: string; baseVersion: number },
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>> {
+    return this.#mutate(actorId, options, { taskId }, async (sql) => {
+      const { task, row: counted } = await this.#loadTask(
+        sql,
+        taskId,
+        actorId,
+        sql`, (SELECT count(*) FROM task_conflicts WHERE task_id = tasks.id) AS open_conflicts`,
+      );
+      checkLimit("conflictsPerCard", Number(counted.open_conflicts), CONFLICTS_PER_CARD);
+      const [row] = await sql`INSERT INTO task_conflicts (id, board_id, task_id, field, value,
+          author_id, base_version, created_at)
+        VALUES (${newId("conflict")}, ${task.boardId}, ${taskId}, ${input.field}, ${input.value},
+          ${actorId}, ${input.baseVersion}, ${now()})
+        RETURNING *`;
+      const conflict = toConflict(row);
+      return { value: conflict, event: boardEvents.conflictRecorded(conflict) };
+    });
+  }
+
+  async resolveConflict(
+    actorId: string,
+    conflictId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>> {
+    // The board's lock is the scope: looked up first (a conflict never changes board).
+    const [found] = await this.db.read((sql) =>
+      sql`SELECT board_id FROM task_conflicts WHERE id = ${conflictId}`
+    );
+    return this.#mutate(actorId, options, { boardId: found?.board_id ?? "" }, async (sql) => {
+      const [row] = await sql`DELETE FROM task_conflicts USING board_members
+        WHERE task_conflicts.id = ${conflictId}
+          AND board_members.board_id = task_conflicts.board_id
+          AND board_members.user_id = ${actorId}
+        RETURNING task_conflicts.*`;
+      if (!row) throw notFound("Conflict", conflictId);
+      const conflict = toConflict(row);
+      return { value: conflict, event: boardEvents.conflictResolved(conflict) };
+    });
   }
 
   // ---- history ------------------------------------------------------------------------------

@@ -161,6 +161,19 @@ const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX trash_board ON trash(board_id, deleted_at);
   CREATE INDEX trash_deleted ON trash(deleted_at);
+  -- A value that lost a concurrent edit, kept whole on its card until someone resolves it.
+  CREATE TABLE task_conflicts (
+    id TEXT PRIMARY KEY,
+    board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    author_id TEXT,
+    base_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX task_conflicts_board ON task_conflicts(board_id, created_at);
+  CREATE INDEX task_conflicts_task ON task_conflicts(task_id);
   CREATE TABLE board_seen (
     board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

@@ -1,7 +1,17 @@
 /** What comes out of SQLite rows: mappers from snake_case rows to the store's objects. */
 import type { Row } from "./db.ts";
 import { type BoardEvent, eventFromRow } from "../events.ts";
-import type { Board, List, Member, Role, Task, TrashItem, User } from "../store.ts";
+import type {
+  Board,
+  Conflict,
+  ConflictField,
+  List,
+  Member,
+  Role,
+  Task,
+  TrashItem,
+  User,
+} from "../store.ts";
 
 /** A `users` row as a User (the password hash stays behind). */
 export const toUser = (r: Row): User => ({
@@ -81,3 +91,15 @@ export function toTrashItem(r: Row): TrashItem {
     ? { ...common, kind: "task", listId: r.list_id as string, task: content }
     : { ...common, kind: "list", list: content.list, tasks: content.tasks };
 }
+
+/** A `task_conflicts` row as a Conflict. */
+export const toConflict = (r: Row): Conflict => ({
+  id: r.id as string,
+  boardId: r.board_id as string,
+  taskId: r.task_id as string,
+  field: r.field as ConflictField,
+  value: r.value as string,
+  authorId: (r.author_id as string | null) ?? null,
+  baseVersion: Number(r.base_version),
+  createdAt: r.created_at as string,
+});

@@ -33,11 +33,22 @@ import {
 import { closeListSlot, moveList, openListSlot } from "./positions.ts";
 import { placeTask, TASK_WITH_POSITION, TASKS_WITH_POSITIONS } from "./task_ranks.ts";
 import { newId, now } from "../ids.ts";
-import { toBoard, toEvent, toList, toMember, toTask, toTrashItem, toUser } from "./rows.ts";
+import {
+  toBoard,
+  toConflict,
+  toEvent,
+  toList,
+  toMember,
+  toTask,
+  toTrashItem,
+  toUser,
+} from "./rows.ts";
 import type { BoardEvent } from "../events.ts";
 import type {
   Board,
   BoardSummary,
+  Conflict,
+  ConflictField,
   EventPage,
   HistoryQuery,
   IdempotentResult,
@@ -60,7 +71,13 @@ import type {
   User,
   WriteFailure,
 } from "../store.ts";
-import { DEFAULT_LIMITS, IDEMPOTENCY_KEEP_MS, TRASH_KEEP_MS, UNREAD_COUNT_MAX } from "../store.ts";
+import {
+  CONFLICTS_PER_CARD,
+  DEFAULT_LIMITS,
+  IDEMPOTENCY_KEEP_MS,
+  TRASH_KEEP_MS,
+  UNREAD_COUNT_MAX,
+} from "../store.ts";
 
 /** What a mutation's body returns: its result and the event to append with it. */
 interface MutationOutcome<T> {
@@ -316,6 +333,10 @@ export class SqliteStore implements Store {
         .map(toList),
       tasks: this.#tasksForBoard(boardId),
       members: this.#members(boardId),
+      conflicts: this.#db.all(
+        "SELECT * FROM task_conflicts WHERE board_id = ? ORDER BY created_at, id",
+        boardId,
+      ).map(toConflict),
       cursor: currentSeq(this.#db),
     };
   }
@@ -944,6 +965,54 @@ export class SqliteStore implements Store {
       boardId,
     );
     return Promise.resolve(rows.map(toTrashItem));
+  }
+
+  // ---- conflicts ----------------------------------------------------------------------------
+
+  recordConflict(
+    actorId: string,
+    taskId: string,
+    input: { field: ConflictField; value: string; baseVersion: number },
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>> {
+    return this.#mutate(actorId, options, () => {
+      const task = this.#loadTask(taskId, actorId);
+      const open = this.#db.get(
+        "SELECT count(*) AS n FROM task_conflicts WHERE task_id = ?",
+        taskId,
+      )!;
+      checkLimit("conflictsPerCard", open.n as number, CONFLICTS_PER_CARD);
+      const conflict = toConflict(
+        this.#db.get(
+          `INSERT INTO task_conflicts (id, board_id, task_id, field, value, author_id,
+             base_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          newId("conflict"),
+          task.boardId,
+          taskId,
+          input.field,
+          input.value,
+          actorId,
+          input.baseVersion,
+          now(),
+        )!,
+      );
+      return { value: conflict, event: boardEvents.conflictRecorded(conflict) };
+    });
+  }
+
+  resolveConflict(
+    actorId: string,
+    conflictId: string,
+    options?: MutationOptions,
+  ): Promise<Mutation<Conflict>> {
+    return this.#mutate(actorId, options, () => {
+      const row = this.#db.get("SELECT * FROM task_conflicts WHERE id = ?", conflictId);
+      if (!row) throw notFound("Conflict", conflictId);
+      const conflict = toConflict(row);
+      this.#requireRole(conflict.boardId, actorId, "member", "Conflict", conflictId);
+      this.#db.run("DELETE FROM task_conflicts WHERE id = ?", conflictId);
+      return { value: conflict, event: boardEvents.conflictResolved(conflict) };
+    });
   }
 
   // ---- history ------------------------------------------------------------------------------

@@ -233,9 +233,18 @@ export class Actions {
     return { events: page, next };
   }
 
+  /**
+   * The board's trash as the caller may see it: what was deleted since they joined (like the
+   * history, it would otherwise show a new member deleted cards' content).
+   */
   async trash(caller: Caller, boardId: string) {
     await this.requireMember(caller, boardId);
-    return { items: await this.store.trash(boardId) };
+    const [items, members] = await Promise.all([
+      this.store.trash(boardId),
+      this.store.listMembers(boardId),
+    ]);
+    const joined = members.find((m) => m.userId === caller.user.id)?.addedAt ?? "";
+    return { items: items.filter((item) => item.deletedAt >= joined) };
   }
 
   async restoreTask(caller: Caller, taskId: string, key?: string | null) {

@@ -50,7 +50,9 @@ export function inverseOf(event: BoardEvent): Inverse {
       return (store, actorId, options) => store.moveTask(actorId, id, move, options);
     }
     case "task_deleted":
-      return (store, actorId, options) => store.restoreTask(actorId, event.taskId, options);
+      // Only the deletion this event made: the trash may since hold a later one of the card.
+      return (store, actorId, options) =>
+        store.restoreTask(actorId, event.taskId, options, event.task.version);
     case "list_created":
     case "list_restored":
       return (store, actorId, options) => store.deleteList(actorId, event.list.id, options);
@@ -63,9 +65,11 @@ export function inverseOf(event: BoardEvent): Inverse {
     case "list_deleted":
       return (store, actorId, options) => store.restoreList(actorId, event.listId, options);
     case "task_archived":
-      return (store, actorId, options) => store.unarchiveTask(actorId, event.task.id, options);
+      return (store, actorId, options) =>
+        store.unarchiveTask(actorId, event.task.id, options, event.task.version);
     case "task_unarchived":
-      return (store, actorId, options) => store.archiveTask(actorId, event.task.id, options);
+      return (store, actorId, options) =>
+        store.archiveTask(actorId, event.task.id, options, event.task.version);
     case "list_archived":
       return (store, actorId, options) => store.unarchiveList(actorId, event.list.id, options);
     case "list_unarchived":

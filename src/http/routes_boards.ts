@@ -4,7 +4,16 @@
  */
 import { Hono } from "hono";
 import { parseIdempotencyKey } from "../idempotency.ts";
+import { badRequest } from "../errors.ts";
 import { largeJson } from "./compression.ts";
+
+/** A seq in a path: a whole number, or 400 naming it. */
+function parseSeq(text: string): number {
+  if (!/^\d{1,15}$/.test(text)) {
+    throw badRequest("validation_failed", 'Invalid "seq": must be a seq (a whole number)');
+  }
+  return Number(text);
+}
 import { type AppContext, type AppEnv, jsonBody, type Services } from "./context.ts";
 
 export function boardRoutes(services: Services): Hono<AppEnv> {
@@ -159,7 +168,7 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
       await actions.revert(
         c.get("caller"),
         c.req.param("id"),
-        /^\d{1,15}$/.test(seq) ? Number(seq) : NaN,
+        parseSeq(seq),
         key(c),
       ),
     );

@@ -398,9 +398,16 @@ export interface Store {
    * Brings a deleted card back from the trash with its id, content and old position (clamped),
    * at version + 1 (its assignee cleared when no longer a member): one `task_restored` event.
    * `not_found` when it is not in the trash; `restore_conflict` when its list is gone;
-   * `limit_reached` at the card limit.
+   * `limit_reached` at the card limit. With `version` (a revert), only the card kept at that
+   * version (`version_conflict` when the trash holds a later deletion of it). The same
+   * `version` rule holds for archiveTask (the card on the board) and unarchiveTask.
    */
-  restoreTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+  restoreTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>>;
   /** Brings a deleted list back with its cards: one `list_restored` event (errors as above). */
   restoreList(
     actorId: string,
@@ -414,7 +421,12 @@ export interface Store {
    * Archives a card: off the board, kept (never pruned) until unarchived — the same row a
    * delete writes to the trash, marked archived. One `task_archived` event.
    */
-  archiveTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>>;
+  archiveTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>>;
   /** Archives a list with its cards: one `list_archived` event. */
   archiveList(actorId: string, listId: string, options?: MutationOptions): Promise<Mutation<List>>;
   /** Brings an archived card back as restoreTask does: one `task_unarchived` event. */
@@ -422,6 +434,7 @@ export interface Store {
     actorId: string,
     taskId: string,
     options?: MutationOptions,
+    version?: number,
   ): Promise<Mutation<Task>>;
   /** Brings an archived list back with its cards: one `list_unarchived` event. */
   unarchiveList(

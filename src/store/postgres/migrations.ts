@@ -153,10 +153,15 @@ const MIGRATIONS: string[] = [
     deleted_by text,
     deleted_at timestamptz NOT NULL,
     -- Archived (kept, hidden, searchable) rather than deleted: never pruned.
-    archived boolean NOT NULL DEFAULT false
+    archived boolean NOT NULL DEFAULT false,
+    -- Insertion order: deletions of one batch share their time.
+    ord bigint GENERATED ALWAYS AS IDENTITY
   );
-  CREATE INDEX trash_board ON trash (board_id, deleted_at);
-  CREATE INDEX trash_deleted ON trash (deleted_at);
+  CREATE INDEX trash_board ON trash (board_id, archived, deleted_at);
+  CREATE INDEX trash_deleted ON trash (deleted_at) WHERE NOT archived;
+  -- Covering the actor: unread counts and history by person read the index alone.
+  DROP INDEX events_board_seq;
+  CREATE INDEX events_board_seq ON events (board_id, seq) INCLUDE (actor_id);
   -- A value that lost a concurrent edit, kept whole on its card until someone resolves it.
   CREATE TABLE task_conflicts (
     id text PRIMARY KEY,

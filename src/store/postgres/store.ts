@@ -601,12 +601,12 @@ export class PostgresStore implements Store {
 
   /** Takes a list and its cards off the board into the trash (or the archive). */
   async #shelveList(sql: Sql, actorId: string, listId: string, archived: boolean) {
-    let list = await this.#loadList(sql, listId, actorId);
-    await this.#countLists(sql, list.boardId);
+    const list = await this.#loadList(sql, listId, actorId);
     const [row] = await sql`SELECT * FROM lists WHERE id = ${listId}`;
-    list = toList(row);
-    const taskRows = await sql`SELECT ${taskWithPosition(sql)} FROM tasks
-      WHERE list_id = ${listId} ORDER BY rank, id`;
+    // One ordered walk of the list (a correlated count per card would be quadratic).
+    const taskRows = await sql`SELECT tasks.*,
+        row_number() OVER (ORDER BY rank, id) - 1 AS position
+      FROM tasks WHERE list_id = ${listId} ORDER BY rank, id`;
     await this.#toShelf(sql, actorId, list.boardId, "list", listId, null, list.title, {
       list: row,
       tasks: taskRows,
@@ -796,9 +796,14 @@ export class PostgresStore implements Store {
     }, deleteTaskStatement(actorId, taskId, version, stamp));
   }
 
-  archiveTask(actorId: string, taskId: string, options?: MutationOptions): Promise<Mutation<Task>> {
+  archiveTask(
+    actorId: string,
+    taskId: string,
+    options?: MutationOptions,
+    version?: number,
+  ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, { taskId }, async (sql) => {
-      const task = await this.#shelveTask(sql, actorId, taskId, undefined, true);
+      const task = await this.#shelveTask(sql, actorId, taskId, version, true);
       return { value: task, event: boardEvents.taskArchived(task) };
     });
   }
@@ -856,12 +861,17 @@ export class PostgresStore implements Store {
     return toTrashItem(row);
   }
 
-  /** The board a trash item belongs to (its lock scope), or none. */
+  /**
+   * The board a trash or archive item belongs to: its mutation's lock scope. Looked up before
+   * the transaction (an item never changes board); none is `not_found` at once, so a restore
+   * never runs without its board's lock.
+   */
   async #trashScope(id: string): Promise<Scope> {
     const [row] = await this.db.read((sql) =>
       sql`SELECT board_id FROM trash WHERE item_id = ${id}`
     );
-    return { boardId: row ? row.board_id : "" };
+    if (!row) throw notFound("Item in the trash or the archive", id);
+    return { boardId: row.board_id };
   }
 
   /** Inserts a card back with its id and content into `listId` at `rank`, one version on. */
@@ -892,9 +902,10 @@ export class PostgresStore implements Store {
     actorId: string,
     taskId: string,
     options?: MutationOptions,
+    version?: number,
   ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, await this.#trashScope(taskId), async (sql) => {
-      const task = await this.#unshelveTask(sql, actorId, taskId, false);
+      const task = await this.#unshelveTask(sql, actorId, taskId, false, version);
       return { value: task, event: boardEvents.taskRestored(task) };
     });
   }
@@ -903,18 +914,26 @@ export class PostgresStore implements Store {
     actorId: string,
     taskId: string,
     options?: MutationOptions,
+    version?: number,
   ): Promise<Mutation<Task>> {
     return this.#mutate(actorId, options, await this.#trashScope(taskId), async (sql) => {
-      const task = await this.#unshelveTask(sql, actorId, taskId, true);
+      const task = await this.#unshelveTask(sql, actorId, taskId, true, version);
       return { value: task, event: boardEvents.taskUnarchived(task) };
     });
   }
 
   /** Puts a card from the trash (or the archive) back at its old place. */
-  async #unshelveTask(sql: Sql, actorId: string, taskId: string, archived: boolean) {
+  async #unshelveTask(
+    sql: Sql,
+    actorId: string,
+    taskId: string,
+    archived: boolean,
+    version?: number,
+  ) {
     const item = await this.#fromShelf(sql, "task", taskId, actorId, archived);
     if (item.kind !== "task") throw notFound("Task", taskId);
     const card = item.task;
+    checkVersion(card, version);
     const [row] = await sql`SELECT lists.id, lists.board_id,
         ${placementProbe(sql, card.listId, card.id, card.position)}
       FROM lists WHERE lists.id = ${card.listId} AND lists.board_id = ${item.boardId}`;
@@ -967,11 +986,28 @@ export class PostgresStore implements Store {
         ${now()})
       RETURNING *`;
     const list = toList(row);
-    const tasks: Task[] = [];
-    // Ranks 0..n-1 in their old order give positions 0..n-1.
-    for (const [i, card] of item.tasks.entries()) {
-      tasks.push(await this.#insertRestored(sql, card, listId, i, i));
-    }
+    const saved = item.tasks;
+    if (saved.length === 0) return { list, tasks: [] };
+    // One statement for all the cards; ranks 0..n-1 in their old order give positions 0..n-1.
+    const rows = await sql`INSERT INTO tasks (id, board_id, list_id, title, description,
+        assignee_id, rank, version, created_by, created_at, updated_at)
+      SELECT c.id, ${item.boardId}, ${listId}, c.title, c.description,
+        (SELECT user_id FROM board_members WHERE board_id = ${item.boardId}
+          AND user_id = c.assignee_id),
+        c.ord - 1, c.version + 1, c.created_by, c.created_at, ${now()}
+      FROM unnest(
+        ${saved.map((t) => t.id)}::text[],
+        ${saved.map((t) => t.title)}::text[],
+        ${saved.map((t) => t.description)}::text[],
+        ${saved.map((t) => t.assigneeId)}::text[],
+        ${saved.map((t) => t.version)}::int[],
+        ${saved.map((t) => t.createdBy)}::text[],
+        ${saved.map((t) => t.createdAt)}::timestamptz[]
+      ) WITH ORDINALITY AS c(id, title, description, assignee_id, version, created_by,
+        created_at, ord)
+      RETURNING *`;
+    const tasks = rows.map((r) => toTask({ ...r, position: Number(r.rank) }))
+      .sort((a, b) => a.position - b.position);
     return { list, tasks };
   }
 
@@ -986,7 +1022,7 @@ export class PostgresStore implements Store {
   async #shelf(boardId: string, archived: boolean): Promise<TrashItem[]> {
     const rows = await this.db.read((sql) =>
       sql`SELECT * FROM trash WHERE board_id = ${boardId} AND archived = ${archived}
-        ORDER BY deleted_at DESC, item_id COLLATE "C" DESC`
+        ORDER BY deleted_at DESC, ord DESC`
     );
     return rows.map(toTrashItem);
   }
@@ -1026,7 +1062,8 @@ export class PostgresStore implements Store {
     const [found] = await this.db.read((sql) =>
       sql`SELECT board_id FROM task_conflicts WHERE id = ${conflictId}`
     );
-    return this.#mutate(actorId, options, { boardId: found?.board_id ?? "" }, async (sql) => {
+    if (!found) throw notFound("Conflict", conflictId); // No scope, no lock: refused at once.
+    return this.#mutate(actorId, options, { boardId: found.board_id }, async (sql) => {
       const [row] = await sql`DELETE FROM task_conflicts USING board_members
         WHERE task_conflicts.id = ${conflictId}
           AND board_members.board_id = task_conflicts.board_id

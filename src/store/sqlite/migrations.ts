@@ -159,8 +159,11 @@ const MIGRATIONS: string[] = [
     -- Archived (kept, hidden, searchable) rather than deleted: never pruned.
     archived INTEGER NOT NULL DEFAULT 0
   ) STRICT;
-  CREATE INDEX trash_board ON trash(board_id, deleted_at);
-  CREATE INDEX trash_deleted ON trash(deleted_at);
+  CREATE INDEX trash_board ON trash(board_id, archived, deleted_at);
+  CREATE INDEX trash_deleted ON trash(deleted_at) WHERE archived = 0;
+  -- Covering the actor: unread counts and history by person read the index alone.
+  DROP INDEX events_board_seq;
+  CREATE INDEX events_board_seq ON events(board_id, seq, actor_id);
   -- A value that lost a concurrent edit, kept whole on its card until someone resolves it.
   CREATE TABLE task_conflicts (
     id TEXT PRIMARY KEY,

@@ -781,9 +781,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  archiveTask(actorId: string, taskId: string, options?: MutationOptions) {
+  archiveTask(actorId: string, taskId: string, options?: MutationOptions, version?: number) {
     return this.#mutate(actorId, options, () => {
-      const task = this.#shelveTask(actorId, taskId, undefined, true);
+      const task = this.#shelveTask(actorId, taskId, version, true);
       return { value: task, event: boardEvents.taskArchived(task) };
     });
   }
@@ -878,24 +878,25 @@ export class SqliteStore implements Store {
     return toTask({ ...row, position });
   }
 
-  restoreTask(actorId: string, taskId: string, options?: MutationOptions) {
+  restoreTask(actorId: string, taskId: string, options?: MutationOptions, version?: number) {
     return this.#mutate(actorId, options, () => {
-      const task = this.#unshelveTask(actorId, taskId, false);
+      const task = this.#unshelveTask(actorId, taskId, false, version);
       return { value: task, event: boardEvents.taskRestored(task) };
     });
   }
 
-  unarchiveTask(actorId: string, taskId: string, options?: MutationOptions) {
+  unarchiveTask(actorId: string, taskId: string, options?: MutationOptions, version?: number) {
     return this.#mutate(actorId, options, () => {
-      const task = this.#unshelveTask(actorId, taskId, true);
+      const task = this.#unshelveTask(actorId, taskId, true, version);
       return { value: task, event: boardEvents.taskUnarchived(task) };
     });
   }
 
   /** Puts a card from the trash (or the archive) back at its old place. */
-  #unshelveTask(actorId: string, taskId: string, archived: boolean): Task {
+  #unshelveTask(actorId: string, taskId: string, archived: boolean, version?: number): Task {
     const { boardId, content } = this.#fromShelf("task", taskId, actorId, archived);
     const card = JSON.parse(content) as Task;
+    checkVersion(card, version);
     const found = this.#listWithCount(card.listId);
     if (!found || found.list.boardId !== boardId) throw listGone(card);
     checkLimit("cardsPerBoard", this.#cardCount(boardId), this.limits.cardsPerBoard);

@@ -3,6 +3,10 @@
  * applied once each and in order; the cursor is the id of the newest one) kept as ordered
  * arrays, so positions are always dense. Applying an event is idempotent, which lets the same
  * primitives also lay the client's own pending changes on top of a copy (see outbox.js).
+ * `applyEvent` stays the one place events are applied: events of format 2 (`v: 2`) add what
+ * undoes a change (before-values, what was deleted, `revertOf`) but place things as before; a card
+ * or list back from the trash or the archive goes in like a new one, with a list's cards in order,
+ * and archiving takes it off the board like deleting it.
  */
 
 /**
@@ -15,7 +19,8 @@
  * @typedef {{boardId: string, userId: string, name: string, email: string, role: string}} Member
  * @typedef {{board: Board, lists: List[], tasks: Task[], members: Member[], cursor: number}} Snapshot
  * @typedef {{type: string, id: number, boardId: string, actorId: string | null, at: string,
- *   [field: string]: any}} BoardEvent
+ *   v?: number, revertOf?: number, [field: string]: any}} BoardEvent (`v`: the event format, 1
+ *   when absent; `revertOf`: the seq of the event this one undid)
  */
 
 export class BoardModel {
@@ -75,6 +80,7 @@ export class BoardModel {
     this.cursor = event.id;
     switch (event.type) {
       case "task_created":
+      case "task_restored":
       case "task_moved":
         this.placeTask(event.task);
         break;
@@ -83,6 +89,12 @@ export class BoardModel {
         break;
       case "task_deleted":
         this.removeTask(event.taskId);
+        break;
+      case "task_archived":
+        this.removeTask(event.task.id);
+        break;
+      case "task_unarchived":
+        this.placeTask(event.task);
         break;
       case "list_created":
       case "list_moved":
@@ -93,6 +105,13 @@ export class BoardModel {
         break;
       case "list_deleted":
         this.removeList(event.listId);
+        break;
+      case "list_restored":
+      case "list_unarchived":
+        this.restoreList(event.list, event.tasks ?? []);
+        break;
+      case "list_archived":
+        this.removeList(event.list.id);
         break;
       case "board_created":
         // Folding the log from nothing: the board with the lists and members it began with.
@@ -159,6 +178,21 @@ export class BoardModel {
     this.lists = this.lists.filter((l) => l.id !== list.id);
     this.lists.splice(Math.min(Math.max(list.position, 0), this.lists.length), 0, list);
     if (!this.columns.has(list.id)) this.columns.set(list.id, []);
+  }
+
+  /**
+   * Puts a list back at its position (shifting later lists) with its cards, in order.
+   * @param {List} list
+   * @param {Task[]} tasks
+   */
+  restoreList(list, tasks) {
+    this.placeList(list);
+    // The cards come as they were when the list went: whatever the column held is replaced, so
+    // applying the same restore to a copy that already shows it changes nothing.
+    this.columns.set(
+      list.id,
+      tasks.filter((task) => task.listId === list.id).sort((a, b) => a.position - b.position),
+    );
   }
 
   /** @param {string} listId */

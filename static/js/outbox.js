@@ -25,8 +25,8 @@ import { tuning } from "./tuning.js";
  *   result?: any, confirmedAt?: number, taskId?: string, listId?: string, tempId?: string,
  *   title?: string, description?: string, assigneeId?: string | null, position?: number,
  *   version?: number, baseListId?: string, changes?: Record<string, any>,
- *   base?: Record<string, any>,
- * }} Op
+ *   base?: Record<string, any>, tried?: boolean,
+ * }} Op (`tried`: sent at least once)
  * @typedef {{kind: "error" | "conflict" | "info", text: string}} Report
  * @typedef {{
  *   id: string, boardId: string, taskId: string, label: string, field: string,
@@ -82,11 +82,58 @@ export class Outbox {
   /**
    * Queues a change and starts sending.
    * @param {Omit<Op, "seq">} op
+   * @returns {number} the change's seq, to follow it (`status`) or take it back (`cancel`)
    */
   add(op) {
-    this.ops.push({ ...op, seq: ++this.seq, key: newKey(), status: "queued" });
+    const seq = ++this.seq;
+    this.ops.push({ ...op, seq, key: newKey(), status: "queued" });
     this.#changed();
     this.kick();
+    return seq;
+  }
+
+  /**
+   * Where a change is: "queued", "sending", "confirmed" (answered, its event not yet in the
+   * board's state), or null once gone (settled into the server's state, or refused).
+   * @param {number} seq
+   */
+  status(seq) {
+    return this.ops.find((op) => op.seq === seq)?.status ?? null;
+  }
+
+  /**
+   * Takes back a change that was never sent, so the server cannot have done it (undoing a
+   * delete made offline needs no server). Returns whether it could.
+   * @param {number} seq
+   */
+  cancel(seq) {
+    const op = this.ops.find((o) => o.seq === seq);
+    if (!op || op.status !== "queued" || op.tried) return false;
+    this.#drop(op);
+    this.#changed();
+    return true;
+  }
+
+  /**
+   * Drops a confirmed change from the overlay now. After a delete is undone on the server, its
+   * event and the restore's may arrive together; the confirmed delete would otherwise go on
+   * hiding the restored card until the backstop below lets it go.
+   * @param {number} seq
+   */
+  forget(seq) {
+    const before = this.ops.length;
+    this.ops = this.ops.filter((op) => op.seq !== seq || op.status !== "confirmed");
+    if (this.ops.length !== before) this.on.change();
+  }
+
+  /**
+   * Changes of a board the board's state does not show yet (unsent, or answered but their
+   * event not arrived): keyboard undo waits for these, so it undoes the change the user made last.
+   * @param {BoardModel} model
+   */
+  unsettled(model) {
+    this.settle(model);
+    return this.ops.filter((op) => op.boardId === model.board.id).length;
   }
 
   /** Sends what is queued (now, unless already sending). */
@@ -132,6 +179,8 @@ export class Outbox {
       let op;
       while (!this.stopped && (op = this.ops.find((o) => o.status === "queued"))) {
         op.status = "sending";
+        // Sent once: from now on the server may have done it even if no answer comes back.
+        op.tried = true;
         try {
           const result = await send(op);
           this.#confirmed(op, result);

@@ -19,6 +19,12 @@ const DEFAULTS = {
   cursorThrottleMs: 80,
   cursorIdleMs: 4000,
   typingExpiryMs: 6000,
+  /** Events per page of the activity panel ("Load older" fetches the next page). */
+  historyPageSize: 50,
+  /** The seen cursor goes to the server at most this often while the board is visible. */
+  seenDebounceMs: 5000,
+  /** How long the "Card deleted · Undo" toast stays. */
+  undoToastMs: 10_000,
   /** 1: leave performance marks of board display, events and renders (the browser bench). */
   performanceMarks: 0,
 };

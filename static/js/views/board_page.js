@@ -3,21 +3,31 @@
  * user's actions into outbox changes (shown at once, sent in order), and renders the server's
  * state with the pending changes on top. On `resync` it refetches the snapshot, holding back
  * events that arrive meanwhile and applying the newer ones after it.
+ * The board's history is a feature here too: the activity and trash panels, an Undo toast after
+ * each delete, Ctrl/Cmd+Z and Ctrl/Cmd+Shift+Z (or Ctrl+Y) for the user's own changes, the
+ * "while you were away" note, and the seen cursor sent back to the server.
  */
-import { api, ApiError } from "../api.js";
+import { eventSentence, quote } from "../activity_text.js";
+import { api, ApiError, NetworkError } from "../api.js";
 import { BoardModel } from "../board_model.js";
 import { Connection } from "../connection.js";
 import { h } from "../dom.js";
 import { Presence } from "../presence.js";
+import { SeenMarker } from "../seen.js";
 import { tuning } from "../tuning.js";
+import { UndoStack } from "../undo_stack.js";
+import { ActivityPanel } from "./activity.js";
+import { awaySummary } from "./away.js";
 import { renderBadge } from "./badge.js";
 import { BoardView } from "./board_view.js";
 import { confirmDialog, editTask, promptDialog } from "./dialogs.js";
 import { actionMenu } from "./menu.js";
-import { toast } from "./toast.js";
+import { announce, toast } from "./toast.js";
+import { TrashPanel } from "./trash.js";
 
 /**
  * @typedef {import("../outbox.js").Outbox} Outbox
+ * @typedef {import("../board_model.js").BoardEvent} BoardEvent
  * @typedef {{
  *   me: {id: string, name: string}, outbox: Outbox, badge: HTMLElement, avatars: HTMLElement,
  *   title: HTMLElement, auth(): void,
@@ -78,6 +88,157 @@ export async function showBoard(root, boardId, context) {
 
   const currentView = () => outbox.view(model);
   const label = (/** @type {string} */ text) => text.length > 80 ? text.slice(0, 77) + "…" : text;
+  const boardPath = `/boards/${encodeURIComponent(boardId)}`;
+  const undoStack = new UndoStack(me.id);
+  const seen = new SeenMarker(boardId, () => model.cursor);
+
+  /** How history texts name people, lists and the user's earlier events. */
+  const names = () => {
+    const view = currentView();
+    return {
+      me: me.id,
+      name: (/** @type {string} */ userId) => view.member(userId)?.name,
+      listTitle: (/** @type {string} */ listId) => view.list(listId)?.title,
+      event: (/** @type {number} */ seq) => undoStack.event(seq),
+    };
+  };
+  const offlineNote = (/** @type {string} */ what) => {
+    toast("info", `${what} needs a connection: try again once you are back online.`);
+  };
+
+  /**
+   * Reverts event `seq` on the server (an undo, a redo, or the owner reverting someone's
+   * change). The new event comes back on the connection and is applied there, in order; the
+   * answer only tells the undo stack at once. Refusals are shown with the server's reason.
+   * @param {number} seq
+   * @returns {Promise<{event?: BoardEvent, offline?: boolean}>}
+   */
+  const revert = async (seq) => {
+    try {
+      const { event } = await api(
+        "POST",
+        `${boardPath}/events/${seq}/revert`,
+        undefined,
+        undefined,
+        crypto.randomUUID(),
+      );
+      undoStack.observe(event);
+      return { event };
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) context.auth();
+      else if (error instanceof NetworkError) {
+        offlineNote("Undoing");
+        return { offline: true };
+      } else toast("error", `Could not undo that: ${/** @type {Error} */ (error).message}`);
+      return {};
+    }
+  };
+
+  /**
+   * Brings a card or list back from the trash (online only: a restore is checked against the
+   * board as the server has it).
+   * @param {"task" | "list"} kind
+   * @param {string} id
+   * @param {string} title
+   */
+  const restore = async (kind, id, title) => {
+    if (outbox.offline) {
+      offlineNote("Restoring");
+      return false;
+    }
+    try {
+      await api(
+        "POST",
+        `/${kind === "task" ? "tasks" : "lists"}/${encodeURIComponent(id)}/restore`,
+        undefined,
+        undefined,
+        crypto.randomUUID(),
+      );
+      announce(`Restored ${quote(title)}.`);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) context.auth();
+      else if (error instanceof NetworkError) offlineNote("Restoring");
+      else {toast(
+          "error",
+          `Could not restore ${quote(title)}: ${/** @type {Error} */ (error).message}`,
+        );}
+      return false;
+    }
+  };
+
+  /**
+   * Undoes a delete the user just made (the toast's Undo): a delete never sent is simply taken
+   * back; one sent is waited for, then restored from the trash.
+   * @param {"task" | "list"} kind
+   * @param {string} id
+   * @param {string} title
+   * @param {number} change the delete's seq in the outbox
+   */
+  const undoDelete = async (kind, id, title, change) => {
+    if (outbox.cancel(change)) {
+      announce(`${quote(title)} is back.`);
+      return;
+    }
+    const deadline = Date.now() + 10_000;
+    const unanswered = () => ["queued", "sending"].includes(outbox.status(change) ?? "");
+    while (unanswered() && !outbox.offline && Date.now() < deadline) await sleep(100);
+    if (unanswered()) return offlineNote("Undoing the delete");
+    // The restore's event may come with the delete's: the confirmed delete must not hide it.
+    if (await restore(kind, id, title)) outbox.forget(change);
+  };
+
+  /**
+   * The toast after a delete, whose Undo brings it back.
+   * @param {"task" | "list"} kind
+   * @param {string} id
+   * @param {string} title
+   * @param {number} change
+   */
+  const offerUndo = (kind, id, title, change) =>
+    toast("info", `${kind === "task" ? "Card" : "List"} ${quote(title)} deleted`, {
+      action: { label: "Undo", run: () => undoDelete(kind, id, title, change) },
+      ms: tuning.undoToastMs,
+    });
+
+  /** Ctrl/Cmd+Z and redo run one after another, each after the one before has been answered. */
+  let undoing = Promise.resolve();
+  /** @param {"undo" | "redo"} which */
+  const keyboardUndo = (which) => {
+    undoing = undoing.then(async () => {
+      if (disposed) return;
+      // The user's last change may not be on the board yet (unsent, or its event on the way):
+      // wait for it a little, so Ctrl+Z undoes that one and not the one before.
+      const deadline = Date.now() + 5000;
+      while (outbox.unsettled(model) > 0 && !outbox.offline && Date.now() < deadline) {
+        await sleep(50);
+      }
+      if (outbox.offline) return offlineNote(which === "undo" ? "Undo" : "Redo");
+      const seq = which === "undo" ? undoStack.takeUndo() : undoStack.takeRedo();
+      if (seq === null) {
+        announce(which === "undo" ? "Nothing to undo." : "Nothing to redo.");
+        return;
+      }
+      const { event, offline } = await revert(seq);
+      if (offline) undoStack.putBack(which, seq);
+      if (event) announce(`${eventSentence(event, names())}.`);
+    }).catch((error) => console.warn("liveboard: undo failed:", error));
+  };
+  /** @param {KeyboardEvent} event */
+  const onKey = (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    const key = event.key.toLowerCase();
+    const which = key === "z"
+      ? (event.shiftKey ? "redo" : "undo")
+      : key === "y" && event.ctrlKey && !event.shiftKey
+      ? "redo"
+      : null;
+    // Text fields keep their own undo; a modal dialog keeps the keys to itself.
+    if (!which || typingIn(event.target) || document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    keyboardUndo(which);
+  };
+  document.addEventListener("keydown", onKey);
 
   /** @type {import("./board_view.js").BoardActions} */
   const actions = {
@@ -104,9 +265,13 @@ export async function showBoard(root, boardId, context) {
     async edit(taskId) {
       const task = currentView().task(taskId);
       if (!task) return;
+      const saved = !task.pending && !taskId.startsWith("tmp-");
       const result = await editTask(task, currentView().members, {
         typing: () => typing(taskId),
         stopTyping: () => stopTyping(taskId),
+      }, {
+        // A card not saved yet has no history.
+        history: saved ? () => openHistory(taskId, cardElement(taskId)) : undefined,
       });
       if (result === "delete") actions.remove(taskId);
       else if (result && Object.keys(result).length > 0) {
@@ -128,7 +293,9 @@ export async function showBoard(root, boardId, context) {
     },
     remove(taskId) {
       const task = currentView().task(taskId);
-      if (task) outbox.add({ kind: "deleteTask", boardId, taskId, label: label(task.title) });
+      if (!task) return;
+      const change = outbox.add({ kind: "deleteTask", boardId, taskId, label: label(task.title) });
+      offerUndo("task", taskId, task.title, change);
     },
     moveTask(taskId, listId, position) {
       const task = currentView().task(taskId);
@@ -174,11 +341,18 @@ export async function showBoard(root, boardId, context) {
       const list = view.list(listId);
       if (!list) return;
       const count = view.columns.get(listId)?.length ?? 0;
+      // Undoable (the toast, the trash), but a whole list at once still asks first.
       const question = `Delete the list “${list.title}”${
         count ? ` and its ${count} card${count === 1 ? "" : "s"}` : ""
-      }? This cannot be undone.`;
+      }? You can undo this, or restore it from the trash for 30 days.`;
       if (await confirmDialog(question, "Delete list")) {
-        outbox.add({ kind: "deleteList", boardId, listId, label: label(list.title) });
+        const change = outbox.add({
+          kind: "deleteList",
+          boardId,
+          listId,
+          label: label(list.title),
+        });
+        offerUndo("list", listId, list.title, change);
       }
     },
     composing() {
@@ -196,12 +370,62 @@ export async function showBoard(root, boardId, context) {
   const heading = h("h1", { class: "board-title" });
   const meta = h("p", { class: "board-meta" });
   const tools = h("div", { class: "board-tools" });
+
+  const activity = new ActivityPanel({
+    boardId,
+    me,
+    view: currentView,
+    revert: async (seq) => !!(await revert(seq)).event,
+    auth: () => context.auth(),
+  });
+  const trash = new TrashPanel({
+    boardId,
+    me,
+    view: currentView,
+    restore,
+    auth: () => context.auth(),
+  });
+  const cardElement = (/** @type {string} */ taskId) =>
+    /** @type {HTMLElement | null} */ (
+      document.querySelector(`.card[data-task-id="${CSS.escape(taskId)}"]`)
+    ) ?? undefined;
+  /**
+   * A card's history, in the activity panel.
+   * @param {string} taskId
+   * @param {HTMLElement} [opener] gets focus back when the panel closes
+   */
+  const openHistory = (taskId, opener) => activity.open({ taskId }, opener);
+  const activityButton = h("button", {
+    type: "button",
+    class: "button button-quiet",
+    textContent: "Activity",
+    attrs: { "aria-controls": "activity-panel", "aria-expanded": "false" },
+    on: {
+      click: () =>
+        activity.isOpen && !activity.filter.taskId
+          ? activity.close()
+          : activity.open({}, activityButton),
+    },
+  });
+  const trashButton = h("button", {
+    type: "button",
+    class: "button button-quiet",
+    textContent: "Trash",
+    attrs: { "aria-controls": "trash-panel", "aria-expanded": "false" },
+    on: { click: () => trash.isOpen ? trash.close() : trash.open(trashButton) },
+  });
+  /** Where the "while you were away" note goes. */
+  const awaySlot = h("div", { class: "away-slot" });
+
   root.replaceChildren(
     h(
       "section",
       { class: "board-page", dataset: { boardId } },
       h("div", { class: "board-head" }, h("div", {}, heading, meta), tools),
+      awaySlot,
       boardView.element,
+      activity.element,
+      trash.element,
     ),
   );
 
@@ -217,7 +441,7 @@ export async function showBoard(root, boardId, context) {
     const owner = view.board.ownerId === me.id;
     if (tools.dataset.owner !== String(owner)) {
       tools.dataset.owner = String(owner);
-      tools.replaceChildren(...(owner ? ownerTools() : []));
+      tools.replaceChildren(activityButton, trashButton, ...(owner ? ownerTools() : []));
     }
   };
 
@@ -293,6 +517,7 @@ export async function showBoard(root, boardId, context) {
       pending: outbox.pending(),
       sendingOffline: outbox.offline,
     });
+    seen.poke();
     // Performance marks the bench reads (tests/bench/browser.ts): when the board first showed,
     // and up to which event each render drew. Off by default: marks pile up until cleared.
     if (tuning.performanceMarks) {
@@ -322,6 +547,7 @@ export async function showBoard(root, boardId, context) {
   /** Leaves the board for good (deleted, or we were removed). */
   const leave = (/** @type {string} */ why) => {
     toast("info", why);
+    seen.drop();
     page.dispose();
     location.hash = "#/";
   };
@@ -334,6 +560,9 @@ export async function showBoard(root, boardId, context) {
       return;
     }
     if (!model.applyEvent(event)) return;
+    undoStack.observe(event);
+    activity.eventArrived(event);
+    trash.eventArrived(event);
     if (event.type === "board_deleted") {
       return leave(`The board “${model.board.title}” was deleted`);
     }
@@ -360,6 +589,9 @@ export async function showBoard(root, boardId, context) {
         resyncing = null;
         events.forEach(onEvent);
         schedule();
+        // What the fresh snapshot folded in never came as events: the panels read it again.
+        if (!disposed && activity.isOpen) activity.reload();
+        if (!disposed && trash.isOpen) trash.reload();
       }
     })();
 
@@ -390,7 +622,12 @@ export async function showBoard(root, boardId, context) {
     refresh: schedule,
     dispose() {
       if (disposed) return;
+      // What the user saw up to now, while the cursor still says so.
+      seen.stop();
       disposed = true;
+      document.removeEventListener("keydown", onKey);
+      activity.panel.close(false);
+      trash.panel.close(false);
       connection.stop();
       presence.setLive(false);
       context.title.textContent = "";
@@ -399,5 +636,57 @@ export async function showBoard(root, boardId, context) {
   };
   render();
   connection.start();
+  showAway(model.cursor);
   return page;
+
+  /**
+   * Reads the user's seen cursor for this board; if other people changed it since, shows the
+   * "while you were away" note. Then starts sending the seen cursor (not before: it would move
+   * the cursor the note is read from).
+   * @param {number} snapshotCursor
+   */
+  async function showAway(snapshotCursor) {
+    let seenCursor = 0;
+    // A server (or, mid-deploy, an instance) that keeps no seen cursors says none: send none.
+    let kept = false;
+    try {
+      /** @type {{id: string, seenCursor?: number}[]} */
+      const boards = await api("GET", "/boards");
+      const summary = boards.find((b) => b.id === boardId);
+      kept = typeof summary?.seenCursor === "number";
+      seenCursor = kept ? Number(summary?.seenCursor) : 0;
+      if (seenCursor > 0 && seenCursor < snapshotCursor && !disposed) {
+        const note = await awaySummary({
+          boardId,
+          me: me.id,
+          seenCursor,
+          cursor: snapshotCursor,
+          names,
+          openCard: openHistory,
+        });
+        if (note && !disposed) awaySlot.replaceChildren(note);
+      }
+    } catch (error) {
+      // The note is a courtesy: the board works without it.
+      if (error instanceof ApiError && error.status === 401) return context.auth();
+      console.warn("liveboard: no summary of changes:", /** @type {Error} */ (error).message);
+    } finally {
+      if (!disposed && kept) seen.start(seenCursor);
+    }
+  }
+}
+
+/**
+ * Whether keys go to a text field (which keeps its own Ctrl+Z) rather than to the board.
+ * @param {EventTarget | null} target
+ */
+function typingIn(target) {
+  const element = target instanceof HTMLElement ? target : document.activeElement;
+  if (!(element instanceof HTMLElement)) return false;
+  return element.isContentEditable || !!element.closest("input, textarea, select");
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

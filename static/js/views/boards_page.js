@@ -1,4 +1,8 @@
-/** The home page: the boards the user is a member of, and a form to create one. */
+/**
+ * The home page: the boards the user is a member of (each tile with a count of the changes
+ * other people made since the user last saw it), and a form to create one.
+ */
+import { unreadLabel } from "../activity_text.js";
 import { api, ApiError } from "../api.js";
 import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
@@ -10,7 +14,7 @@ import { toast } from "./toast.js";
  */
 export async function showBoards(root, context) {
   document.title = "Your boards · Liveboard";
-  /** @type {{id: string, title: string, role: string, updatedAt: string}[]} */
+  /** @type {{id: string, title: string, role: string, updatedAt: string, unread?: number}[]} */
   let boards;
   try {
     boards = await api("GET", "/boards");
@@ -79,7 +83,24 @@ export async function showBoards(root, context) {
             h(
               "a",
               { class: "board-tile", href: `#/board/${encodeURIComponent(board.id)}` },
-              h("span", { class: "board-tile-title", textContent: board.title }),
+              h(
+                "span",
+                { class: "board-tile-top" },
+                h("span", { class: "board-tile-title", textContent: board.title }),
+                (board.unread ?? 0) > 0 &&
+                  h(
+                    "span",
+                    {
+                      class: "board-tile-unread",
+                      title: "Changes by others since you last looked",
+                    },
+                    unreadLabel(board.unread ?? 0),
+                    h("span", {
+                      class: "visually-hidden",
+                      textContent: ` new change${board.unread === 1 ? "" : "s"}`,
+                    }),
+                  ),
+              ),
               h("span", {
                 class: "board-tile-meta",
                 textContent: board.role === "owner" ? "Owner" : "Member",

@@ -1,6 +1,7 @@
 /**
  * Modal dialogs built on <dialog>: the task editor (title, description, assignee; reports
- * typing while the user types), a yes/no confirmation and a one-line prompt.
+ * typing while the user types; a History button for the card's history), a yes/no
+ * confirmation and a one-line prompt.
  */
 import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
@@ -17,9 +18,11 @@ import { TITLE_MAX } from "../text_rules.js";
  * @param {Task} task
  * @param {Member[]} members
  * @param {{typing(): void, stopTyping(): void}} presence
+ * @param {{history?: () => void}} [more] `history`: shows the card's history; its button keeps
+ *   what was typed (as Save does) and runs it once the editor has closed
  * @returns {Promise<Partial<TaskFields> | "delete" | null>}
  */
-export async function editTask(task, members, presence) {
+export async function editTask(task, members, presence, more = {}) {
   const title = guardText(h("input", {
     id: "task-title",
     name: "title",
@@ -51,6 +54,16 @@ export async function editTask(task, members, presence) {
 
   /** @type {Partial<TaskFields> | "delete" | null} */
   let outcome = null;
+  let showHistory = false;
+  const changes = () => {
+    /** @type {Partial<TaskFields>} */
+    const changed = {};
+    if (title.value !== task.title) changed.title = title.value;
+    if (description.value !== task.description) changed.description = description.value;
+    const assigneeId = assignee.value || null;
+    if (assigneeId !== task.assigneeId) changed.assigneeId = assigneeId;
+    return changed;
+  };
   const dialog = h(
     "dialog",
     { class: "dialog task-dialog", attrs: { "aria-labelledby": "task-dialog-heading" } },
@@ -61,13 +74,7 @@ export async function editTask(task, members, presence) {
         on: {
           submit: (event) => {
             event.preventDefault();
-            /** @type {Partial<TaskFields>} */
-            const changes = {};
-            if (title.value !== task.title) changes.title = title.value;
-            if (description.value !== task.description) changes.description = description.value;
-            const assigneeId = assignee.value || null;
-            if (assigneeId !== task.assigneeId) changes.assigneeId = assigneeId;
-            outcome = changes;
+            outcome = changes();
             dialog.close();
           },
         },
@@ -93,6 +100,23 @@ export async function editTask(task, members, presence) {
             },
           },
         }),
+        more.history &&
+          h("button", {
+            type: "button",
+            class: "button button-quiet",
+            textContent: "History",
+            attrs: { "aria-label": "History of this card" },
+            on: {
+              click: () => {
+                // What was typed is saved, as by Save; a title the server would refuse keeps
+                // the editor open with the reason instead.
+                if (!title.reportValidity()) return;
+                outcome = changes();
+                showHistory = true;
+                dialog.close();
+              },
+            },
+          }),
         h("span", { class: "spacer" }),
         cancelButton(),
         h("button", { type: "submit", class: "button button-primary", textContent: "Save" }),
@@ -104,6 +128,8 @@ export async function editTask(task, members, presence) {
   title.select();
   await closed;
   presence.stopTyping();
+  // After the caller has had the outcome (the edit is queued before the history shows).
+  if (showHistory) setTimeout(() => more.history?.(), 0);
   return outcome;
 }
 

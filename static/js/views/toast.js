@@ -1,18 +1,26 @@
 /**
  * Messages to the user: toasts in a polite live region (errors and conflicts stay longer and
- * can be dismissed), conflict records (a value of the user's that lost to someone else's, kept
- * whole with a copy button until dismissed), and `announce` for screen-reader-only status.
+ * can be dismissed; a toast may carry one action, like the Undo after a delete), conflict
+ * records (a value of the user's that lost to someone else's, kept whole with a copy button
+ * until dismissed), and `announce` for screen-reader-only status.
  */
 import { h } from "../dom.js";
 
 /**
  * @param {"error" | "conflict" | "info"} kind
  * @param {string} text
+ * @param {{action?: {label: string, run: () => void}, ms?: number}} [options] `action`: a
+ *   button in the toast ("Undo") that closes it and acts; `ms`: how long it stays
+ * @returns {() => void} closes the toast early
  */
-export function toast(kind, text) {
+export function toast(kind, text, options = {}) {
   const region = document.getElementById("toasts");
-  if (!region) return;
-  const close = () => item.remove();
+  if (!region) return () => {};
+  const close = () => {
+    clearTimeout(timer);
+    item.remove();
+  };
+  const { action } = options;
   const item = h(
     "div",
     { class: `toast toast-${kind}`, attrs: { role: kind === "info" ? "status" : "alert" } },
@@ -22,6 +30,18 @@ export function toast(kind, text) {
       kind === "info" ? "ℹ" : "!",
     ),
     h("p", { class: "toast-text", textContent: text }),
+    action &&
+      h("button", {
+        class: "button button-quiet toast-action",
+        type: "button",
+        textContent: action.label,
+        on: {
+          click: () => {
+            close();
+            action.run();
+          },
+        },
+      }),
     h("button", {
       class: "icon-button",
       type: "button",
@@ -31,7 +51,8 @@ export function toast(kind, text) {
     }),
   );
   region.append(item);
-  setTimeout(close, kind === "info" ? 5000 : 12000);
+  const timer = setTimeout(close, options.ms ?? (kind === "info" ? 5000 : 12000));
+  return close;
 }
 
 /**

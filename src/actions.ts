@@ -368,13 +368,13 @@ export class Actions {
 
   /** The event the caller's revert of `seq` made (a retried key answers it again). */
   async #revertOfBy(caller: Caller, boardId: string, seq: number): Promise<BoardEvent> {
-    for (let after = seq;;) {
-      const { events } = await this.store.eventsAfter([boardId], after, 500);
-      const found = events.find((e) => e.revertOf === seq && e.actorId === caller.user.id);
-      if (found) return found;
-      if (events.length < 500) throw notFound("Event", `reverting ${seq}`);
-      after = events[events.length - 1].id;
-    }
+    const [made] = await this.store.history(boardId, {
+      revertOf: seq,
+      actorId: caller.user.id,
+      limit: 1,
+    }, 0);
+    if (!made) throw notFound("Event", `reverting ${seq}`);
+    return made;
   }
 
   /** Records how far the caller has seen the board (never past the log's head). */

@@ -251,6 +251,8 @@ export interface HistoryQuery {
   subjectId?: string;
   /** Only events made by this user. */
   actorId?: string;
+  /** Only events made by reverting event `revertOf`. */
+  revertOf?: number;
 }
 
 export interface RetentionPolicy {

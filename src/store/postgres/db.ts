@@ -600,17 +600,20 @@ export class PgDatabase {
     return tx`
       WITH head AS (UPDATE event_head SET seq = seq + ${n} WHERE id = 1 RETURNING seq - ${n} AS base),
       appended AS (
-        INSERT INTO events (seq, board_id, type, payload, actor_id, created_at, subject_id)
+        INSERT INTO events (seq, board_id, type, payload, actor_id, created_at, subject_id,
+          revert_of)
         SELECT head.base + e.ord, e.board_id, e.type, e.payload, e.actor_id, e.created_at,
-          e.subject_id
+          e.subject_id, e.revert_of
         FROM head, unnest(
           ${rows.map((r) => r.event.boardId)}::text[],
           ${rows.map((r) => r.event.body.type)}::text[],
           ${rows.map((r) => payloadJson(r.event))}::text[],
           ${rows.map((r) => r.actorId)}::text[],
           ${rows.map((r) => r.at)}::timestamptz[],
-          ${rows.map((r) => subjectOf(r.event.body))}::text[]
-        ) WITH ORDINALITY AS e(board_id, type, payload, actor_id, created_at, subject_id, ord)
+          ${rows.map((r) => subjectOf(r.event.body))}::text[],
+          ${rows.map((r) => r.event.revertOf ?? null)}::bigint[]
+        ) WITH ORDINALITY AS e(board_id, type, payload, actor_id, created_at, subject_id,
+          revert_of, ord)
       )
       SELECT base FROM head`.then(([{ base }]) =>
       rows.map((r, i) => committedEvent(r.event, Number(base) + i + 1, r.actorId, r.at))

@@ -141,6 +141,9 @@ const MIGRATIONS: string[] = [
   WHERE left(type, 5) IN ('task_', 'list_');
   CREATE INDEX events_board_subject ON events (board_id, subject_id, seq)
     WHERE subject_id IS NOT NULL;
+  -- The seq an event reverts: a retried revert finds the event it made by an index read.
+  ALTER TABLE events ADD COLUMN revert_of bigint;
+  CREATE INDEX events_board_revert ON events (board_id, revert_of) WHERE revert_of IS NOT NULL;
   -- A deleted card (content: its row) or list (content: {list, tasks} rows) until restored or
   -- TRASH_KEEP_MS old, or archived. A card deleted with its list is inside the list's row.
   CREATE TABLE trash (

@@ -1083,6 +1083,7 @@ export class PostgresStore implements Store {
         AND seq > ${Math.max(floor, query.after ?? 0)}
         ${query.before === undefined ? sql`` : sql`AND seq < ${query.before}`}
         ${query.subjectId === undefined ? sql`` : sql`AND subject_id = ${query.subjectId}`}
+        ${query.revertOf === undefined ? sql`` : sql`AND revert_of = ${query.revertOf}`}
         ${query.actorId === undefined ? sql`` : sql`AND actor_id = ${query.actorId}`}
         ORDER BY seq DESC LIMIT ${query.limit}`
     );

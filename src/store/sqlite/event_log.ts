@@ -24,14 +24,15 @@ export function appendEvent(
 ): BoardEvent {
   const at = now();
   const result = db.run(
-    `INSERT INTO events (board_id, type, payload, actor_id, created_at, subject_id)
-     VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO events (board_id, type, payload, actor_id, created_at, subject_id, revert_of)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
     event.boardId,
     event.body.type,
     payloadJson(event),
     actorId,
     at,
     subjectOf(event.body),
+    event.revertOf ?? null,
   );
   return committedEvent(event, Number(result.lastInsertRowid), actorId, at);
 }
@@ -82,6 +83,7 @@ export function history(
   if (query.before !== undefined) where.push("seq < ?"), args.push(query.before);
   if (query.subjectId !== undefined) where.push("subject_id = ?"), args.push(query.subjectId);
   if (query.actorId !== undefined) where.push("actor_id = ?"), args.push(query.actorId);
+  if (query.revertOf !== undefined) where.push("revert_of = ?"), args.push(query.revertOf);
   return db.all(
     `SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
     ...args,

@@ -145,6 +145,9 @@ const MIGRATIONS: string[] = [
   WHERE substr(type, 1, 5) IN ('task_', 'list_');
   CREATE INDEX events_board_subject ON events(board_id, subject_id, seq)
     WHERE subject_id IS NOT NULL;
+  -- The seq an event reverts: a retried revert finds the event it made by an index read.
+  ALTER TABLE events ADD COLUMN revert_of INTEGER;
+  CREATE INDEX events_board_revert ON events(board_id, revert_of) WHERE revert_of IS NOT NULL;
   -- A deleted card (content: the task) or list (content: {list, tasks}) until restored or
   -- TRASH_KEEP_MS old, or archived. A card deleted with its list is inside the list's row.
   CREATE TABLE trash (

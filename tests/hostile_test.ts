@@ -95,8 +95,10 @@ async function writeUntilDropped(
       }),
       200,
     );
-    // The event's JSON is the task plus a few fields; the SSE frame or WebSocket header adds less.
-    produced += new TextEncoder().encode(JSON.stringify(task)).length + 400;
+    // The event's JSON is the task, the description it replaced (`before`: as long as this one)
+    // and a few fields; the SSE frame or WebSocket header adds less.
+    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+    produced += bytes(task) + bytes(task.description) + 400;
   };
   const open = async () =>
     sample(await server.metrics(), "liveboard_connections", { transport: transport });

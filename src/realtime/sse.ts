@@ -278,7 +278,14 @@ class SseConnection implements Connection {
     }
     this.#gatheredBytes += bytes.byteLength;
     const desired = this.#controller.desiredSize;
-    if (desired !== null && desired - this.#gatheredBytes < 0) this.close(CLOSE_REASONS.slow);
+    // One event larger than the whole budget (a deleted list carries its cards) is not a sign of
+    // a slow client when nothing else waits: dropping it would only make it resume into the
+    // same event. What is judged is what waits besides it.
+    const alone = desired === this.sse.options.queueBytes &&
+      this.#gatheredBytes === bytes.byteLength;
+    if (desired !== null && desired - this.#gatheredBytes < 0 && !alone) {
+      this.close(CLOSE_REASONS.slow);
+    }
   }
 
   /** Enqueues the gathered live writes as one chunk. */

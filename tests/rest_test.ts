@@ -89,7 +89,14 @@ Deno.test("boards are listed per user with their role and read as one snapshot",
     await server.request("/boards/board-1", { token: alice }),
     200,
   );
-  assert.deepEqual(Object.keys(snapshot).sort(), ["board", "cursor", "lists", "members", "tasks"]);
+  assert.deepEqual(Object.keys(snapshot).sort(), [
+    "board",
+    "conflicts",
+    "cursor",
+    "lists",
+    "members",
+    "tasks",
+  ]);
   assert.equal(snapshot.board.title, "Product Board");
   assert.deepEqual(snapshot.lists.map((l: Json) => [l.id, l.position]), [
     ["list-todo", 0],

@@ -27,7 +27,14 @@ import {
 import { idempotencyKey } from "./idempotency.ts";
 import { inverseOf } from "./revert.ts";
 import type { BoardEvent } from "./store/events.ts";
-import type { Mutation, MutationOptions, Role, Store } from "./store/store.ts";
+import type {
+  IdempotencyKey,
+  Mutation,
+  MutationOptions,
+  RevertRecord,
+  Role,
+  Store,
+} from "./store/store.ts";
 
 export class Actions {
   constructor(readonly store: Store) {}
@@ -347,6 +354,11 @@ export class Actions {
    * that made. Its author may revert it, and the board's owner any event the owner can read.
    */
   async revert(caller: Caller, boardId: string, seq: number, key?: string | null) {
+    const idempotency = key ? await idempotencyKey(key, "revert", `${boardId}/${seq}`, null) : null;
+    // A key already used answers the event it made before any check: its sender may have been
+    // removed from the board since, and the same event may have been reverted again since.
+    const earlier = idempotency && await this.#recorded<RevertRecord>(caller, idempotency);
+    if (earlier) return { event: await this.#revertMade(boardId, earlier) };
     const role = await this.requireMember(caller, boardId);
     const floor = await this.store.replayFloor(boardId, caller.user.id);
     const event = Number.isSafeInteger(seq) && seq > floor
@@ -357,23 +369,21 @@ export class Actions {
       throw forbidden("Only its author or the board's owner can revert a change");
     }
     const inverse = inverseOf(event);
-    let made: BoardEvent | null = null;
-    await this.#once(caller, key, ["revert", `${boardId}/${seq}`, null], async (options) => {
-      const mutation = await inverse(this.store, caller.user.id, { ...options, revertOf: seq });
-      made = mutation.event;
-      return mutation;
-    });
-    return { event: made ?? await this.#revertOfBy(caller, boardId, seq) };
+    const options = idempotency ? { idempotency, revertOf: seq } : { revertOf: seq };
+    try {
+      return { event: (await inverse(this.store, caller.user.id, options)).event };
+    } catch (error) {
+      const raced = error instanceof IdempotencyReplay && idempotency &&
+        await this.#recorded<RevertRecord>(caller, idempotency);
+      if (raced) return { event: await this.#revertMade(boardId, raced) };
+      throw error;
+    }
   }
 
-  /** The event the caller's revert of `seq` made (a retried key answers it again). */
-  async #revertOfBy(caller: Caller, boardId: string, seq: number): Promise<BoardEvent> {
-    const [made] = await this.store.history(boardId, {
-      revertOf: seq,
-      actorId: caller.user.id,
-      limit: 1,
-    }, 0);
-    if (!made) throw notFound("Event", `reverting ${seq}`);
+  /** The event a keyed revert made, from what its key recorded (Store, MutationOptions). */
+  async #revertMade(boardId: string, { revertSeq }: RevertRecord): Promise<BoardEvent> {
+    const made = await this.store.eventOf(boardId, revertSeq);
+    if (!made) throw notFound("Event", String(revertSeq));
     return made;
   }
 
@@ -401,26 +411,35 @@ export class Actions {
   ): Promise<T> {
     if (!key) return (await run()).value;
     const idempotency = await idempotencyKey(key, action, target, input);
-    const recorded = async (): Promise<{ value: T } | null> => {
-      const found = await this.store.idempotentResult(caller.user.id, key);
-      if (!found) return null;
-      if (found.fingerprint !== idempotency.fingerprint) {
-        throw new DomainError(
-          "idempotency_key_reused",
-          `Idempotency key "${key}" was used for another request`,
-        );
-      }
-      return { value: found.result as T };
-    };
-    const earlier = await recorded();
+    const earlier = await this.#recorded<{ value: T }>(caller, idempotency, true);
     if (earlier) return earlier.value;
     try {
       return (await run({ idempotency })).value;
     } catch (error) {
-      const replayed = error instanceof IdempotencyReplay;
-      const raced = replayed ? await recorded() : null;
+      const raced = error instanceof IdempotencyReplay &&
+        await this.#recorded<{ value: T }>(caller, idempotency, true);
       if (raced) return raced.value;
       throw error;
     }
+  }
+
+  /**
+   * What the caller's key recorded (`wrapped`: as `{ value }`), or null when the key is free;
+   * 409 `idempotency_key_reused` when it recorded another request.
+   */
+  async #recorded<R>(
+    caller: Caller,
+    idempotency: IdempotencyKey,
+    wrapped = false,
+  ): Promise<R | null> {
+    const found = await this.store.idempotentResult(caller.user.id, idempotency.key);
+    if (!found) return null;
+    if (found.fingerprint !== idempotency.fingerprint) {
+      throw new DomainError(
+        "idempotency_key_reused",
+        `Idempotency key "${idempotency.key}" was used for another request`,
+      );
+    }
+    return (wrapped ? { value: found.result } : found.result) as R;
   }
 }

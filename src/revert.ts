@@ -59,9 +59,10 @@ export function inverseOf(event: BoardEvent): Inverse {
     case "list_updated":
       return (store, actorId, options) =>
         store.updateList(actorId, event.list.id, { title: event.before.title }, options);
-    case "list_moved":
-      return (store, actorId, options) =>
-        store.updateList(actorId, event.list.id, { position: event.fromPosition }, options);
+    case "list_moved": {
+      const back = { position: event.fromPosition, title: event.before?.title };
+      return (store, actorId, options) => store.updateList(actorId, event.list.id, back, options);
+    }
     case "list_deleted":
       return (store, actorId, options) => store.restoreList(actorId, event.listId, options);
     case "task_archived":

@@ -27,7 +27,8 @@ export type EventBody =
   | { type: "member_removed"; member: Member }
   | { type: "list_created"; list: List }
   | { type: "list_updated"; list: List; before: { title: string } }
-  | { type: "list_moved"; list: List; fromPosition: number }
+  /** `before`: only when the same request renamed the list too (so undoing it can rename back). */
+  | { type: "list_moved"; list: List; fromPosition: number; before?: { title: string } }
   /** With its cards as they were, in order: restoring the list brings them back. */
   | { type: "list_deleted"; listId: string; list: List; tasks: Task[] }
   | { type: "list_restored"; list: List; tasks: Task[] }
@@ -98,9 +99,14 @@ export const boardEvents = {
     boardId: list.boardId,
     body: { type: "list_updated", list, before: { title: before.title } },
   }),
-  listMoved: (list: List, fromPosition: number): NewEvent => ({
+  listMoved: (list: List, before: List): NewEvent => ({
     boardId: list.boardId,
-    body: { type: "list_moved", list, fromPosition },
+    body: {
+      type: "list_moved",
+      list,
+      fromPosition: before.position,
+      ...(list.title === before.title ? {} : { before: { title: before.title } }),
+    },
   }),
   listDeleted: (list: List, tasks: Task[]): NewEvent => ({
     boardId: list.boardId,

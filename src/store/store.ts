@@ -158,11 +158,18 @@ export interface MutationOptions {
   /** The seq of the event this mutation reverts: its event carries it as `revertOf`. */
   revertOf?: number;
   /**
-   * Recorded with the mutation, in its transaction, with the mutation's value as JSON. If the
-   * actor already recorded this key (a retry raced the original), the mutation writes nothing
-   * and rejects with `IdempotencyReplay`; `idempotentResult` then reads what was recorded.
+   * Recorded with the mutation, in its transaction, with the mutation's value as JSON — or, for
+   * a revert (`revertOf` set), a `RevertRecord` naming the event it made (a revert answers its
+   * event, and the same event may be reverted again under another key). If the actor already
+   * recorded this key (a retry raced the original), the mutation writes nothing and rejects
+   * with `IdempotencyReplay`; `idempotentResult` then reads what was recorded.
    */
   idempotency?: IdempotencyKey;
+}
+
+/** What a keyed revert records: the seq of the event it made. */
+export interface RevertRecord {
+  revertSeq: number;
 }
 
 /** How long a mutation's idempotency key is remembered: a client retries within this. */

@@ -28,6 +28,11 @@ import type { Row } from "./rows.ts";
 export interface MutationOutcome<T> {
   value: T;
   event: NewEvent;
+  /**
+   * A keyed revert's idempotency key: the statement that appends the event records the event's
+   * seq under it (`RevertRecord`), the seq being known only there.
+   */
+  revertKey?: string;
 }
 
 /** A mutation's body: reads and writes on the savepoint's connection. */
@@ -62,7 +67,13 @@ interface PendingMutation {
 }
 
 /** A mutation's result, in the order the batch applied them. */
-type Applied = { mutation: PendingMutation; value: unknown; event: NewEvent; at: string };
+type Applied = {
+  mutation: PendingMutation;
+  value: unknown;
+  event: NewEvent;
+  at: string;
+  revertKey?: string;
+};
 
 /** A fast statement failed: the transaction is aborted and the batch starts again without it. */
 class FastStatementFailed extends Error {
@@ -597,6 +608,22 @@ export class PgDatabase {
     }));
     if (rows.length === 0) return Promise.resolve([]);
     const n = rows.length;
+    const reverts = applied.flatMap(({ mutation, revertKey }, i) =>
+      revertKey ? [{ ord: i + 1, userId: mutation.actorId, key: revertKey }] : []
+    );
+    // Keyed reverts only (the batch's usual statement stays as it was): each key records the
+    // seq its event takes (Store contract, MutationOptions.idempotency).
+    const recordReverts = reverts.length === 0 ? tx`` : tx`,
+      reverted AS (
+        UPDATE idempotency_keys AS k
+        SET result = json_build_object('revertSeq', head.base + r.ord)::text
+        FROM head, unnest(
+          ${reverts.map((r) => r.ord)}::int[],
+          ${reverts.map((r) => r.userId)}::text[],
+          ${reverts.map((r) => r.key)}::text[]
+        ) AS r(ord, user_id, key)
+        WHERE k.user_id = r.user_id AND k.key = r.key
+      )`;
     return tx`
       WITH head AS (UPDATE event_head SET seq = seq + ${n} WHERE id = 1 RETURNING seq - ${n} AS base),
       appended AS (
@@ -614,7 +641,7 @@ export class PgDatabase {
           ${rows.map((r) => r.event.revertOf ?? null)}::bigint[]
         ) WITH ORDINALITY AS e(board_id, type, payload, actor_id, created_at, subject_id,
           revert_of, ord)
-      )
+      )${recordReverts}
       SELECT base FROM head`.then(([{ base }]) =>
       rows.map((r, i) => committedEvent(r.event, Number(base) + i + 1, r.actorId, r.at))
     );

@@ -168,7 +168,7 @@ export class PostgresStore implements Store {
       if (recorded.length === 0) {
         throw new IdempotencyReplay(idempotency.key);
       }
-      return outcome;
+      return revertOf === undefined ? outcome : { ...outcome, revertKey: idempotency.key };
     });
   }
 
@@ -579,7 +579,7 @@ export class PostgresStore implements Store {
         updated_at = ${now()} WHERE id = ${listId} RETURNING *`;
       const list = toList(row);
       const event = changes.position !== undefined
-        ? boardEvents.listMoved(list, current.position)
+        ? boardEvents.listMoved(list, current)
         : boardEvents.listUpdated(list, current);
       return { value: list, event };
     });

@@ -110,7 +110,7 @@ export class SqliteStore implements Store {
       const { value, event } = fn();
       const revertOf = options?.revertOf;
       const appended = appendEvent(this.#db, actorId, revertOf ? { ...event, revertOf } : event);
-      this.#recordKey(actorId, options, value);
+      this.#recordKey(actorId, options, revertOf ? { revertSeq: appended.id } : value);
       return { value, event: appended };
     });
   }
@@ -551,7 +551,7 @@ export class SqliteStore implements Store {
       );
       const list = this.#list(listId)!;
       const event = changes.position !== undefined
-        ? boardEvents.listMoved(list, current.position)
+        ? boardEvents.listMoved(list, current)
         : boardEvents.listUpdated(list, current);
       return { value: list, event };
     });

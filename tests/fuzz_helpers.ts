@@ -2,10 +2,11 @@
  * The fuzz suite's harness (tests/fuzz_test.ts): its settings (`FUZZ_SEED`, `FUZZ_RUNS`), the
  * server under test as a child process (`main.ts` on port 0, normal mode, seeded, on a fresh
  * SQLite file or PostgreSQL schema), a read-only view of its database to prove that refused
- * inputs wrote nothing, a WebSocket client that waits on its own messages, the documented
- * vocabulary (static/js/protocol.js) every answer is held to, and the building blocks of the
- * generated inputs: references to live ids (`Ref`, resolved when the input is sent, so one seed
- * replays the same inputs) and strings chosen to break things.
+ * inputs wrote nothing (and to find what a restore, an unarchive or a revert can name), a
+ * WebSocket client that waits on its own messages, the documented vocabulary
+ * (static/js/protocol.js) every answer is held to, and the building blocks of the generated
+ * inputs: references to live ids (`Ref`, resolved when the input is sent, so one seed replays
+ * the same inputs) and strings chosen to break things.
  */
 import fc from "fast-check";
 import { DatabaseSync } from "node:sqlite";
@@ -286,6 +287,9 @@ const DUMPED_TABLES: [string, string][] = [
   ["lists", "id"],
   ["tasks", "id"],
   ["idempotency_keys", "user_id, key"],
+  ["trash", "item_id"],
+  ["board_seen", "board_id, user_id"],
+  ["task_conflicts", "id"],
 ];
 
 /** Reads the server's database directly (never writes): row dumps and event counts. */
@@ -326,6 +330,63 @@ export class DbReader {
   async head(): Promise<number> {
     const rows = await this.query("SELECT coalesce(max(seq), 0) AS n FROM events");
     return Number(rows[0].n);
+  }
+
+  /**
+   * The trash and archive rows of these boards, newest first (at most `limit`): what a restore,
+   * an unarchive or a restore conflict can name.
+   */
+  async shelf(
+    boardIds: string[],
+    limit = 60,
+  ): Promise<{ id: string; kind: string; archived: boolean }[]> {
+    const rows = await this.query(
+      `SELECT item_id, kind, archived FROM trash WHERE board_id IN (${
+        boardIds.map(() => "?").join(", ")
+      }) ORDER BY deleted_at DESC, item_id LIMIT ${limit}`,
+      ...boardIds,
+    );
+    return rows.map((row) => ({
+      id: String(row.item_id),
+      kind: String(row.kind),
+      archived: Boolean(Number(row.archived)),
+    }));
+  }
+
+  /** The ids of these boards' open conflicts, newest first (at most `limit`). */
+  async conflicts(boardIds: string[], limit = 20): Promise<string[]> {
+    const rows = await this.query(
+      `SELECT id FROM task_conflicts WHERE board_id IN (${
+        boardIds.map(() => "?").join(", ")
+      }) ORDER BY created_at DESC, id LIMIT ${limit}`,
+      ...boardIds,
+    );
+    return rows.map((row) => String(row.id));
+  }
+
+  /**
+   * The newest events of these boards (at most `limit`; of these types only, when named),
+   * newest first: what a revert names.
+   */
+  async recentEvents(
+    boardIds: string[],
+    limit = 40,
+    types: string[] = [],
+  ): Promise<{ seq: number; boardId: string; actorId: string | null; type: string }[]> {
+    const marks = (values: string[]) => values.map(() => "?").join(", ");
+    const rows = await this.query(
+      `SELECT seq, board_id, actor_id, type FROM events WHERE board_id IN (${marks(boardIds)})${
+        types.length ? ` AND type IN (${marks(types)})` : ""
+      } ORDER BY seq DESC LIMIT ${limit}`,
+      ...boardIds,
+      ...types,
+    );
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      boardId: String(row.board_id),
+      actorId: row.actor_id === null ? null : String(row.actor_id),
+      type: String(row.type),
+    }));
   }
 
   /** Every row of every table (events: how many and the newest), as one comparable value. */
@@ -482,7 +543,24 @@ export type RefKind =
   /** a WebSocket requestId never used before */
   | "requestId"
   /** an event cursor near the log's head (sometimes past it, sometimes negative) */
-  | "cursor";
+  | "cursor"
+  /** a card / list of the fuzzing user's boards in the trash (restorable, mostly) */
+  | "trashTask"
+  | "trashList"
+  /** a card / list of the fuzzing user's boards in the archive */
+  | "archivedTask"
+  | "archivedList"
+  /** a card in the trash whose list is gone too (its restore is 409 restore_conflict) */
+  | "orphanTask"
+  /** the seq of a recent event of the home board (a number: what a revert names) */
+  | "seq"
+  /** the seq of an event the fuzzing user made on the home board */
+  | "homeSeq"
+  /** the seq of an event that cannot be reverted (board_created, member_added…) */
+  | "unrevertible"
+  /** an open conflict of the fuzzing user's boards / of a board she is not a member of */
+  | "conflict"
+  | "foreignConflict";
 
 /** A reference to a live id, resolved when the input is sent (so generation stays pure). */
 export class Ref {

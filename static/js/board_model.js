@@ -7,6 +7,10 @@
  * undoes a change (before-values, what was deleted, `revertOf`) but place things as before; a card
  * or list back from the trash or the archive goes in like a new one, with a list's cards in order,
  * and archiving takes it off the board like deleting it.
+ * It also keeps the board's open conflicts (values that lost a concurrent edit, kept on their
+ * card until a member resolves them): recorded and resolved by events, and gone with their card
+ * when it is deleted or archived (the server drops them then too, so the fold of the log stays
+ * the snapshot).
  */
 
 /**
@@ -17,7 +21,11 @@
  *   assigneeId: string | null, position: number, version: number, createdBy: string | null,
  *   createdAt: string, updatedAt: string, pending?: boolean}} Task
  * @typedef {{boardId: string, userId: string, name: string, email: string, role: string}} Member
- * @typedef {{board: Board, lists: List[], tasks: Task[], members: Member[], cursor: number}} Snapshot
+ * @typedef {{id: string, boardId: string, taskId: string, field: "title" | "description",
+ *   value: string, authorId: string | null, baseVersion: number, createdAt: string,
+ *   pending?: boolean}} Conflict a value that lost a concurrent edit, kept on its card
+ * @typedef {{board: Board, lists: List[], tasks: Task[], members: Member[], cursor: number,
+ *   conflicts?: Conflict[]}} Snapshot
  * @typedef {{type: string, id: number, boardId: string, actorId: string | null, at: string,
  *   v?: number, revertOf?: number, [field: string]: any}} BoardEvent (`v`: the event format, 1
  *   when absent; `revertOf`: the seq of the event this one undid)
@@ -35,6 +43,8 @@ export class BoardModel {
       this.columns.get(task.listId)?.push(task);
     }
     this.members = [...snapshot.members];
+    /** @type {Conflict[]} open conflicts, oldest first (replaced, never changed in place) */
+    this.conflicts = [...(snapshot.conflicts ?? [])];
     this.cursor = snapshot.cursor;
     this.deleted = false;
   }
@@ -46,6 +56,7 @@ export class BoardModel {
     copy.lists = [...this.lists];
     copy.columns = new Map([...this.columns].map(([id, tasks]) => [id, [...tasks]]));
     copy.members = [...this.members];
+    copy.conflicts = this.conflicts;
     copy.cursor = this.cursor;
     copy.deleted = this.deleted;
     return /** @type {BoardModel} */ (copy);
@@ -71,6 +82,14 @@ export class BoardModel {
   }
 
   /**
+   * The open conflicts of a card, oldest first.
+   * @param {string} taskId
+   */
+  conflictsOf(taskId) {
+    return this.conflicts.filter((c) => c.taskId === taskId);
+  }
+
+  /**
    * Applies a board event unless it was already applied (id at or below the cursor).
    * @param {BoardEvent} event
    * @returns {boolean} whether it was new
@@ -89,9 +108,11 @@ export class BoardModel {
         break;
       case "task_deleted":
         this.removeTask(event.taskId);
+        this.dropConflicts([event.taskId]);
         break;
       case "task_archived":
         this.removeTask(event.task.id);
+        this.dropConflicts([event.task.id]);
         break;
       case "task_unarchived":
         this.placeTask(event.task);
@@ -104,6 +125,7 @@ export class BoardModel {
         this.lists = this.lists.map((l) => l.id === event.list.id ? event.list : l);
         break;
       case "list_deleted":
+        this.dropConflicts((this.columns.get(event.listId) ?? []).map((t) => t.id));
         this.removeList(event.listId);
         break;
       case "list_restored":
@@ -111,7 +133,14 @@ export class BoardModel {
         this.restoreList(event.list, event.tasks ?? []);
         break;
       case "list_archived":
+        this.dropConflicts((this.columns.get(event.list.id) ?? []).map((t) => t.id));
         this.removeList(event.list.id);
+        break;
+      case "conflict_recorded":
+        this.addConflict(event.conflict);
+        break;
+      case "conflict_resolved":
+        this.removeConflict(event.conflict.id);
         break;
       case "board_created":
         // Folding the log from nothing: the board with the lists and members it began with.
@@ -193,6 +222,32 @@ export class BoardModel {
       list.id,
       tasks.filter((task) => task.listId === list.id).sort((a, b) => a.position - b.position),
     );
+  }
+
+  /**
+   * Adds a conflict (once) at the end: conflicts are recorded in the order they are listed.
+   * @param {Conflict} conflict
+   */
+  addConflict(conflict) {
+    if (this.conflicts.some((c) => c.id === conflict.id)) return;
+    this.conflicts = [...this.conflicts, conflict];
+  }
+
+  /** @param {string} conflictId */
+  removeConflict(conflictId) {
+    if (!this.conflicts.some((c) => c.id === conflictId)) return;
+    this.conflicts = this.conflicts.filter((c) => c.id !== conflictId);
+  }
+
+  /**
+   * Drops the conflicts of cards that left the board (deleted or archived: they go with it).
+   * @param {string[]} taskIds
+   */
+  dropConflicts(taskIds) {
+    if (taskIds.length === 0 || this.conflicts.length === 0) return;
+    const gone = new Set(taskIds);
+    if (!this.conflicts.some((c) => gone.has(c.taskId))) return;
+    this.conflicts = this.conflicts.filter((c) => !gone.has(c.taskId));
   }
 
   /** @param {string} listId */

@@ -6,7 +6,11 @@
  * - Refused (400/403/404): the change is dropped, which rolls the view back, and reported.
  * - 409 version conflict: resolved against the task the server returned (three-way merge per
  *   field: fields only we changed are re-sent, fields both changed keep the server's value) and
- *   reported; nothing is dropped silently.
+ *   reported; nothing is dropped silently. A title or description of ours that lost is recorded
+ *   on its card (POST /tasks/:id/conflicts, a change like any other here: queued, kept across
+ *   reloads, retried under its key), where every member sees it until one resolves it; it is
+ *   also kept in localStorage with a notice (`conflict`) until the user dismisses it, so it
+ *   survives a record the server refuses (the card deleted meanwhile, too many on the card).
  * - Unreachable: sending pauses ("offline") and resumes on reconnect with backoff.
  * Every change carries an idempotency key, the same on every retry: when the server did the change
  * but its answer was lost, the retry gets that answer instead of doing it twice.
@@ -25,8 +29,12 @@ import { tuning } from "./tuning.js";
  *   result?: any, confirmedAt?: number, taskId?: string, listId?: string, tempId?: string,
  *   title?: string, description?: string, assigneeId?: string | null, position?: number,
  *   version?: number, baseListId?: string, changes?: Record<string, any>,
- *   base?: Record<string, any>, tried?: boolean,
- * }} Op (`tried`: sent at least once)
+ *   base?: Record<string, any>, tried?: boolean, conflictId?: string,
+ *   field?: "title" | "description", value?: string, baseVersion?: number, authorId?: string,
+ *   at?: number,
+ * }} Op (`tried`: sent at least once; `conflictId`: the conflict a resolve is about, or the
+ *   temporary id of one not recorded yet; `field`, `value`, `baseVersion`, `authorId`, `at`: a
+ *   conflict to record)
  * @typedef {{kind: "error" | "conflict" | "info", text: string}} Report
  * @typedef {{
  *   id: string, boardId: string, taskId: string, label: string, field: string,
@@ -45,6 +53,7 @@ export class Outbox {
    * }} on
    */
   constructor(userId, on) {
+    this.userId = userId;
     this.key = `liveboard:outbox:${userId}`;
     this.conflictsKey = `liveboard:conflicts:${userId}`;
     this.on = on;
@@ -227,11 +236,12 @@ export class Outbox {
     op.result = result;
     op.confirmedAt = Date.now();
     const later = this.ops.filter((o) => o.seq > op.seq);
-    if (op.kind === "createTask" || op.kind === "createList") {
+    if (op.kind === "createTask" || op.kind === "createList" || op.kind === "recordConflict") {
       for (const o of later) {
         if (o.taskId === op.tempId) o.taskId = result.id;
         if (o.listId === op.tempId) o.listId = result.id;
         if (o.baseListId === op.tempId) o.baseListId = result.id;
+        if (o.conflictId === op.tempId) o.conflictId = result.id;
         if (op.kind === "createTask" && o.taskId === result.id && o.version === undefined) {
           o.version = result.version;
         }
@@ -251,15 +261,44 @@ export class Outbox {
    */
   #refused(op, error) {
     const gone = error.status === 404;
-    if (gone && (op.kind === "deleteTask" || op.kind === "deleteList")) {
-      // Already deleted by someone else: what we wanted is true.
+    if (gone && ["deleteTask", "deleteList", "resolveConflict"].includes(op.kind)) {
+      // Already deleted (resolved) by someone else: what we wanted is true.
       this.#drop(op);
+      return;
+    }
+    if (op.kind === "recordConflict") {
+      // The value stays in the local notice kept when it lost: say why it is not on the card.
+      this.#drop(op); // with a resolve of it queued meanwhile
+      this.on.report({
+        kind: "error",
+        text: `Your ${op.field} of "${op.label}" could not be kept on the card ` +
+          `(${error.message}); it stays in the notice until you dismiss it.`,
+      });
       return;
     }
     if (error.status === 409 && error.body?.task) {
       const resolution = resolveConflict(op, error.body.task);
-      // Nothing typed may be lost: each value of ours that lost is kept, whole, until dismissed.
+      // Nothing typed may be lost: each value of ours that lost is kept, whole, until dismissed,
+      // and a title or description is recorded on its card for every member to see.
       for (const { field, theirs, value } of resolution.lost ?? []) {
+        if ((field === "title" || field === "description") && op.taskId) {
+          this.ops.push({
+            seq: ++this.seq,
+            key: newKey(),
+            status: "queued",
+            kind: "recordConflict",
+            boardId: op.boardId,
+            taskId: op.taskId,
+            tempId: `tmp-${crypto.randomUUID()}`,
+            field,
+            value: String(value ?? ""),
+            // Its own field: `version` of later ops is moved on as earlier ones are answered.
+            baseVersion: op.version ?? error.body.task.version,
+            authorId: this.userId,
+            at: Date.now(),
+            label: op.label,
+          });
+        }
         this.#keep({
           id: crypto.randomUUID(),
           boardId: op.boardId,
@@ -298,7 +337,7 @@ export class Outbox {
     const temp = op.tempId;
     const before = this.ops.length;
     this.ops = this.ops.filter((o) =>
-      o !== op && !(temp && (o.taskId === temp || o.listId === temp))
+      o !== op && !(temp && (o.taskId === temp || o.listId === temp || o.conflictId === temp))
     );
     return before - this.ops.length - 1;
   }
@@ -385,6 +424,26 @@ function send(op) {
       return api("PATCH", `/lists/${id}`, { position: op.position }, undefined, op.key);
     case "deleteList":
       return api("DELETE", `/lists/${id}`, undefined, undefined, op.key);
+    case "archiveTask":
+      return api("POST", `/tasks/${id}/archive`, undefined, undefined, op.key);
+    case "archiveList":
+      return api("POST", `/lists/${id}/archive`, undefined, undefined, op.key);
+    case "recordConflict":
+      return api(
+        "POST",
+        `/tasks/${id}/conflicts`,
+        { field: op.field, value: op.value, baseVersion: op.baseVersion },
+        undefined,
+        op.key,
+      );
+    case "resolveConflict":
+      return api(
+        "DELETE",
+        `/conflicts/${encodeURIComponent(op.conflictId ?? "")}`,
+        undefined,
+        undefined,
+        op.key,
+      );
   }
   throw new Error(`Unknown change ${op.kind}`);
 }
@@ -401,6 +460,10 @@ function describe(op) {
     updateList: `Renaming list ${name}`,
     moveList: `Moving list ${name}`,
     deleteList: `Deleting list ${name}`,
+    archiveTask: `Archiving ${name}`,
+    archiveList: `Archiving list ${name}`,
+    recordConflict: `Keeping your ${op.field} of ${name} on the card`,
+    resolveConflict: `Resolving a conflict on ${name}`,
   }[op.kind] ?? op.kind;
 }
 
@@ -469,7 +532,14 @@ function applyOp(view, op) {
       if (!covered(view, op)) view.placeList(r);
     } else if (op.kind === "updateList") {
       if (!covered(view, op)) view.lists = view.lists.map((l) => l.id === r.id ? r : l);
-    } else if (op.kind === "deleteList") view.removeList(/** @type {string} */ (op.listId));
+    } else if (op.kind === "deleteList" || op.kind === "archiveList") {
+      view.removeList(/** @type {string} */ (op.listId));
+    } else if (op.kind === "archiveTask") view.removeTask(/** @type {string} */ (op.taskId));
+    else if (op.kind === "recordConflict") {
+      if (!covered(view, op)) view.addConflict(r);
+    } else if (op.kind === "resolveConflict") {
+      view.removeConflict(/** @type {string} */ (op.conflictId));
+    }
     return;
   }
   const taskId = /** @type {string} */ (op.taskId);
@@ -533,7 +603,36 @@ function applyOp(view, op) {
       return;
     }
     case "deleteList":
+    case "archiveList":
       view.removeList(listId);
+      return;
+    case "archiveTask":
+      view.removeTask(taskId);
+      return;
+    case "recordConflict": {
+      // Shown on its card at once, even offline, as not recorded yet; unless it is there already
+      // (the server did it, its event came, but the answer was lost: the retry will say so).
+      if (!view.task(taskId)) return;
+      const landed = view.conflicts.some((c) =>
+        !c.pending && c.taskId === taskId && c.field === op.field && c.value === op.value &&
+        c.authorId === op.authorId && c.baseVersion === op.baseVersion
+      );
+      if (landed) return;
+      view.addConflict({
+        id: /** @type {string} */ (op.tempId),
+        boardId: op.boardId,
+        taskId,
+        field: op.field ?? "description",
+        value: op.value ?? "",
+        authorId: op.authorId ?? null,
+        baseVersion: op.baseVersion ?? 0,
+        createdAt: new Date(op.at ?? Date.now()).toISOString(),
+        pending: true,
+      });
+      return;
+    }
+    case "resolveConflict":
+      view.removeConflict(/** @type {string} */ (op.conflictId));
       return;
   }
 }
@@ -563,7 +662,15 @@ function covered(model, op) {
       return !list || list.updatedAt >= r.updatedAt;
     }
     case "deleteList":
+    case "archiveList":
       return !model.list(/** @type {string} */ (op.listId));
+    case "archiveTask":
+      return !model.task(/** @type {string} */ (op.taskId));
+    case "recordConflict":
+      // On the card now, or the card is gone (and its conflicts with it).
+      return model.conflicts.some((c) => c.id === r.id) || !model.task(r.taskId);
+    case "resolveConflict":
+      return !model.conflicts.some((c) => c.id === op.conflictId);
   }
   return true;
 }

@@ -4,7 +4,9 @@
  * older", live (events arriving on the board's connection go on top), filtered by person and by
  * card (a card's history), and with an Undo (own change) or Revert (anyone's, for the board's
  * owner) button on each change that can be reverted. Reverting goes through the page, which
- * reports refusals; the entry then reads "Undone" once the reverting event is known.
+ * reports refusals; the entry then reads "Undone" once the reverting event is known. Every entry
+ * also offers "View board as of here": the whole board as it was right after that change,
+ * read-only, stepping older and newer (views/time_travel.js).
  */
 import { api, ApiError } from "../api.js";
 import {
@@ -18,6 +20,7 @@ import {
 import { colorIndex, h, initials, replaceChildren } from "../dom.js";
 import { tuning } from "../tuning.js";
 import { SidePanel } from "./side_panel.js";
+import { TimeTravelView } from "./time_travel.js";
 
 /**
  * @typedef {import("../board_model.js").BoardEvent} BoardEvent
@@ -26,8 +29,10 @@ import { SidePanel } from "./side_panel.js";
  * @typedef {{actorId?: string, taskId?: string}} ActivityFilter
  * @typedef {{
  *   boardId: string, me: {id: string}, view(): BoardModel,
- *   revert(seq: number): Promise<boolean>, auth(): void,
- * }} ActivityContext (`revert` resolves whether the server did it; it reports refusals itself)
+ *   revert(seq: number): Promise<boolean>, auth(): void, model?(): BoardModel,
+ * }} ActivityContext (`revert` resolves whether the server did it; it reports refusals itself;
+ *   `model`, when given, is the board as the server last said, which time travel starts from
+ *   instead of reading a snapshot)
  */
 
 /** Relative times ("2 min ago") are redrawn this often while the panel is open. */
@@ -40,7 +45,16 @@ export class ActivityPanel {
     this.panel = new SidePanel({
       id: "activity-panel",
       title: "Activity",
-      closed: () => clearInterval(this.clock),
+      closed: () => {
+        clearInterval(this.clock);
+        this.timeTravel.close(false);
+      },
+    });
+    this.timeTravel = new TimeTravelView({
+      boardId: context.boardId,
+      auth: () => context.auth(),
+      names: () => this.#names(),
+      ...(context.model && { model: context.model }),
     });
     /** @type {{actorId: string, taskId: string}} */
     this.filter = { actorId: "", taskId: "" };
@@ -256,6 +270,13 @@ export class ActivityPanel {
       title: exactTime(event.at),
       textContent: relativeTime(event.at),
     });
+    const travel = h("button", {
+      type: "button",
+      class: "button button-link activity-time-travel",
+      textContent: "View board as of here",
+      attrs: { "aria-label": `View board as of here: ${sentence}` },
+      on: { click: () => this.timeTravel.open(event, () => this.#focusEntry(seq)) },
+    });
     /** @type {HTMLButtonElement | null} */
     let button = null;
     if (canRevert) {
@@ -299,6 +320,7 @@ export class ActivityPanel {
           { class: "activity-meta" },
           time,
           undone && h("span", { class: "activity-undone", textContent: "Undone" }),
+          travel,
         ),
       ),
       button,
@@ -307,6 +329,19 @@ export class ActivityPanel {
       item.tabIndex = -1;
       item.focus();
     }
+  }
+
+  /**
+   * Focus back on an entry's "View board as of here" (after time travel), or on the panel.
+   * @param {number} seq
+   */
+  #focusEntry(seq) {
+    const button = /** @type {HTMLElement | null | undefined} */ (
+      this.items.get(seq)?.querySelector(".activity-time-travel")
+    );
+    if (button && this.isOpen) button.focus();
+    else if (this.isOpen) this.panel.heading.focus();
+    else document.getElementById("main")?.focus();
   }
 
   #drawEmpty() {

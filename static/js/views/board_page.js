@@ -3,9 +3,11 @@
  * user's actions into outbox changes (shown at once, sent in order), and renders the server's
  * state with the pending changes on top. On `resync` it refetches the snapshot, holding back
  * events that arrive meanwhile and applying the newer ones after it.
- * The board's history is a feature here too: the activity and trash panels, an Undo toast after
- * each delete, Ctrl/Cmd+Z and Ctrl/Cmd+Shift+Z (or Ctrl+Y) for the user's own changes, the
- * "while you were away" note, and the seen cursor sent back to the server.
+ * The board's history is a feature here too: the activity, trash and archive panels, an Undo
+ * toast after each delete or archive, Ctrl/Cmd+Z and Ctrl/Cmd+Shift+Z (or Ctrl+Y) for the user's
+ * own changes, the "while you were away" note, and the seen cursor sent back to the server.
+ * Conflicts (values that lost a concurrent edit, kept on their card) are counted on the cards and
+ * listed, live, in the card editor, where any member resolves them.
  */
 import { eventSentence, quote } from "../activity_text.js";
 import { api, ApiError, NetworkError } from "../api.js";
@@ -17,6 +19,7 @@ import { SeenMarker } from "../seen.js";
 import { tuning } from "../tuning.js";
 import { UndoStack } from "../undo_stack.js";
 import { ActivityPanel } from "./activity.js";
+import { ArchivePanel } from "./archive.js";
 import { awaySummary } from "./away.js";
 import { renderBadge } from "./badge.js";
 import { BoardView } from "./board_view.js";
@@ -135,47 +138,54 @@ export async function showBoard(root, boardId, context) {
   };
 
   /**
-   * Brings a card or list back from the trash (online only: a restore is checked against the
-   * board as the server has it).
+   * Brings a card or list back from the trash or the archive (online only: it is checked against
+   * the board as the server has it).
    * @param {"task" | "list"} kind
    * @param {string} id
    * @param {string} title
+   * @param {"restore" | "unarchive"} [how]
    */
-  const restore = async (kind, id, title) => {
+  const bringBack = async (kind, id, title, how = "restore") => {
+    const doing = how === "restore" ? "Restoring" : "Unarchiving";
     if (outbox.offline) {
-      offlineNote("Restoring");
+      offlineNote(doing);
       return false;
     }
     try {
       await api(
         "POST",
-        `/${kind === "task" ? "tasks" : "lists"}/${encodeURIComponent(id)}/restore`,
+        `/${kind === "task" ? "tasks" : "lists"}/${encodeURIComponent(id)}/${how}`,
         undefined,
         undefined,
         crypto.randomUUID(),
       );
-      announce(`Restored ${quote(title)}.`);
+      announce(`${how === "restore" ? "Restored" : "Unarchived"} ${quote(title)}.`);
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) context.auth();
-      else if (error instanceof NetworkError) offlineNote("Restoring");
+      else if (error instanceof NetworkError) offlineNote(doing);
       else {toast(
           "error",
-          `Could not restore ${quote(title)}: ${/** @type {Error} */ (error).message}`,
+          `Could not ${how} ${quote(title)}: ${/** @type {Error} */ (error).message}`,
         );}
       return false;
     }
   };
+  /** @type {import("./trash.js").TrashContext["restore"]} */
+  const restore = (kind, id, title) => bringBack(kind, id, title, "restore");
+  /** @type {import("./archive.js").ArchiveContext["unarchive"]} */
+  const unarchive = (kind, id, title) => bringBack(kind, id, title, "unarchive");
 
   /**
-   * Undoes a delete the user just made (the toast's Undo): a delete never sent is simply taken
-   * back; one sent is waited for, then restored from the trash.
+   * Undoes a delete or an archive the user just made (the toast's Undo): one never sent is
+   * simply taken back; one sent is waited for, then restored from the trash (or unarchived).
    * @param {"task" | "list"} kind
    * @param {string} id
    * @param {string} title
-   * @param {number} change the delete's seq in the outbox
+   * @param {number} change the delete's (archive's) seq in the outbox
+   * @param {"deleted" | "archived"} how
    */
-  const undoDelete = async (kind, id, title, change) => {
+  const undoRemoval = async (kind, id, title, change, how) => {
     if (outbox.cancel(change)) {
       announce(`${quote(title)} is back.`);
       return;
@@ -183,23 +193,57 @@ export async function showBoard(root, boardId, context) {
     const deadline = Date.now() + 10_000;
     const unanswered = () => ["queued", "sending"].includes(outbox.status(change) ?? "");
     while (unanswered() && !outbox.offline && Date.now() < deadline) await sleep(100);
-    if (unanswered()) return offlineNote("Undoing the delete");
+    if (unanswered()) {
+      return offlineNote(how === "deleted" ? "Undoing the delete" : "Undoing the archive");
+    }
     // The restore's event may come with the delete's: the confirmed delete must not hide it.
-    if (await restore(kind, id, title)) outbox.forget(change);
+    const back = how === "deleted" ? restore : unarchive;
+    if (await back(kind, id, title)) outbox.forget(change);
   };
 
   /**
-   * The toast after a delete, whose Undo brings it back.
+   * The toast after a delete or an archive, whose Undo brings it back.
    * @param {"task" | "list"} kind
    * @param {string} id
    * @param {string} title
    * @param {number} change
+   * @param {"deleted" | "archived"} [how]
    */
-  const offerUndo = (kind, id, title, change) =>
-    toast("info", `${kind === "task" ? "Card" : "List"} ${quote(title)} deleted`, {
-      action: { label: "Undo", run: () => undoDelete(kind, id, title, change) },
+  const offerUndo = (kind, id, title, change, how = "deleted") =>
+    toast("info", `${kind === "task" ? "Card" : "List"} ${quote(title)} ${how}`, {
+      action: { label: "Undo", run: () => undoRemoval(kind, id, title, change, how) },
       ms: tuning.undoToastMs,
     });
+
+  /** @type {Set<() => void>} open card editors' conflict lists, redrawn after each render */
+  const conflictWatchers = new Set();
+  /**
+   * A card's open conflicts for its editor, live.
+   * @param {string} taskId
+   * @returns {import("./dialogs.js").ConflictSource}
+   */
+  const conflictSource = (taskId) => ({
+    list: () => currentView().conflictsOf(taskId),
+    watch(redraw) {
+      conflictWatchers.add(redraw);
+      return () => conflictWatchers.delete(redraw);
+    },
+    whose: (conflict) =>
+      conflict.authorId === me.id
+        ? "Your"
+        : `${currentView().member(conflict.authorId)?.name ?? "Someone"}'s`,
+    resolve(conflict) {
+      const task = currentView().task(taskId);
+      outbox.add({
+        kind: "resolveConflict",
+        boardId,
+        taskId,
+        conflictId: conflict.id,
+        label: label(task?.title ?? ""),
+      });
+      announce(`Resolved: the kept ${conflict.field} is gone from the card.`);
+    },
+  });
 
   /** Ctrl/Cmd+Z and redo run one after another, each after the one before has been answered. */
   let undoing = Promise.resolve();
@@ -270,8 +314,10 @@ export async function showBoard(root, boardId, context) {
         typing: () => typing(taskId),
         stopTyping: () => stopTyping(taskId),
       }, {
-        // A card not saved yet has no history.
+        // A card not saved yet has no history, nothing to archive and no conflicts.
         history: saved ? () => openHistory(taskId, cardElement(taskId)) : undefined,
+        archive: saved ? () => actions.archiveTask(taskId) : undefined,
+        conflicts: saved ? conflictSource(taskId) : undefined,
       });
       if (result === "delete") actions.remove(taskId);
       else if (result && Object.keys(result).length > 0) {
@@ -296,6 +342,12 @@ export async function showBoard(root, boardId, context) {
       if (!task) return;
       const change = outbox.add({ kind: "deleteTask", boardId, taskId, label: label(task.title) });
       offerUndo("task", taskId, task.title, change);
+    },
+    archiveTask(taskId) {
+      const task = currentView().task(taskId);
+      if (!task) return;
+      const change = outbox.add({ kind: "archiveTask", boardId, taskId, label: label(task.title) });
+      offerUndo("task", taskId, task.title, change, "archived");
     },
     moveTask(taskId, listId, position) {
       const task = currentView().task(taskId);
@@ -335,6 +387,13 @@ export async function showBoard(root, boardId, context) {
         position: to,
         label: label(view.lists[index].title),
       });
+    },
+    archiveList(listId) {
+      const list = currentView().list(listId);
+      if (!list) return;
+      // Kept whole and brought back by Undo or from the archive panel: no question asked.
+      const change = outbox.add({ kind: "archiveList", boardId, listId, label: label(list.title) });
+      offerUndo("list", listId, list.title, change, "archived");
     },
     async deleteList(listId) {
       const view = currentView();
@@ -385,6 +444,13 @@ export async function showBoard(root, boardId, context) {
     restore,
     auth: () => context.auth(),
   });
+  const archive = new ArchivePanel({
+    boardId,
+    me,
+    view: currentView,
+    unarchive,
+    auth: () => context.auth(),
+  });
   const cardElement = (/** @type {string} */ taskId) =>
     /** @type {HTMLElement | null} */ (
       document.querySelector(`.card[data-task-id="${CSS.escape(taskId)}"]`)
@@ -414,6 +480,13 @@ export async function showBoard(root, boardId, context) {
     attrs: { "aria-controls": "trash-panel", "aria-expanded": "false" },
     on: { click: () => trash.isOpen ? trash.close() : trash.open(trashButton) },
   });
+  const archiveButton = h("button", {
+    type: "button",
+    class: "button button-quiet",
+    textContent: "Archive",
+    attrs: { "aria-controls": "archive-panel", "aria-expanded": "false" },
+    on: { click: () => archive.isOpen ? archive.close() : archive.open(archiveButton) },
+  });
   /** Where the "while you were away" note goes. */
   const awaySlot = h("div", { class: "away-slot" });
 
@@ -426,6 +499,7 @@ export async function showBoard(root, boardId, context) {
       boardView.element,
       activity.element,
       trash.element,
+      archive.element,
     ),
   );
 
@@ -441,7 +515,12 @@ export async function showBoard(root, boardId, context) {
     const owner = view.board.ownerId === me.id;
     if (tools.dataset.owner !== String(owner)) {
       tools.dataset.owner = String(owner);
-      tools.replaceChildren(activityButton, trashButton, ...(owner ? ownerTools() : []));
+      tools.replaceChildren(
+        activityButton,
+        trashButton,
+        archiveButton,
+        ...(owner ? ownerTools() : []),
+      );
     }
   };
 
@@ -513,6 +592,7 @@ export async function showBoard(root, boardId, context) {
     outbox.settle(model);
     renderHead();
     boardView.render(currentView());
+    for (const redraw of conflictWatchers) redraw();
     renderBadge(context.badge, status, {
       pending: outbox.pending(),
       sendingOffline: outbox.offline,
@@ -560,9 +640,12 @@ export async function showBoard(root, boardId, context) {
       return;
     }
     if (!model.applyEvent(event)) return;
-    undoStack.observe(event);
+    // A conflict recorded for the user (their text lost an edit) is not a change they made:
+    // Ctrl+Z undoes their last change, not that. (Un-resolving one, a revert, still counts.)
+    if (event.type !== "conflict_recorded" || event.revertOf != null) undoStack.observe(event);
     activity.eventArrived(event);
     trash.eventArrived(event);
+    archive.eventArrived(event);
     if (event.type === "board_deleted") {
       return leave(`The board “${model.board.title}” was deleted`);
     }
@@ -592,6 +675,7 @@ export async function showBoard(root, boardId, context) {
         // What the fresh snapshot folded in never came as events: the panels read it again.
         if (!disposed && activity.isOpen) activity.reload();
         if (!disposed && trash.isOpen) trash.reload();
+        if (!disposed && archive.isOpen) archive.reload();
       }
     })();
 
@@ -628,6 +712,8 @@ export async function showBoard(root, boardId, context) {
       document.removeEventListener("keydown", onKey);
       activity.panel.close(false);
       trash.panel.close(false);
+      archive.panel.close(false);
+      conflictWatchers.clear();
       connection.stop();
       presence.setLive(false);
       context.title.textContent = "";

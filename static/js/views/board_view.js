@@ -4,7 +4,8 @@
  * up, arrows carry it, Space drops, Escape cancels; Alt+arrows move it one step at once), and the
  * canvas on which the others' cursors are drawn. A long list shows its first cards and a "Show
  * more" button (pressed by itself when scrolled into view, and by the arrow keys past the last
- * card), so a render costs what is shown, not the whole board.
+ * card), so a render costs what is shown, not the whole board. A card with open conflicts shows
+ * how many.
  */
 import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
@@ -17,6 +18,7 @@ import { announce } from "./toast.js";
  * @typedef {import("../board_model.js").BoardModel} BoardModel
  * @typedef {import("./card.js").CardActions & import("./column.js").ColumnActions & {
  *   moveTask(taskId: string, listId: string, position: number): void,
+ *   archiveTask(taskId: string): void,
  *   addList(title: string): void,
  *   pointer(x: number, y: number): void,
  * }} BoardActions
@@ -48,9 +50,14 @@ export class BoardView {
      * What each card was last drawn from: a card whose task (the model replaces a task's object
      * on every change), assignee, typers and grab are the same is not touched, so a render costs
      * the cards that changed, not the board (5,000 cards took ~0.7 s to redraw in full).
-     * @type {WeakMap<HTMLElement, {task: object, member: object | undefined, typing: string, grabbed: boolean}>}
+     * @type {WeakMap<HTMLElement, {
+     *   task: object, member: object | undefined, typing: string, grabbed: boolean,
+     *   conflicts: number,
+     * }>}
      */
     this.drawn = new WeakMap();
+    /** The open conflicts counted by card, for the conflicts array they were counted from. */
+    this.conflictCounts = { from: /** @type {unknown} */ (null), byTask: new Map() };
     /** @type {Map<string, number>} how many cards each list shows */
     this.shown = new Map();
     /** @type {Map<string, HTMLElement>} each long list's "Show more" item */
@@ -115,6 +122,7 @@ export class BoardView {
     const seenLists = new Set();
     const seenTasks = new Set();
     const typers = this.typing.typersByTask();
+    const conflictCounts = this.#conflictCounts(view);
     shown.lists.forEach((list, index) => {
       seenLists.add(list.id);
       let column = this.columnElements.get(list.id);
@@ -144,16 +152,18 @@ export class BoardView {
         const grabbed = this.grab?.taskId === task.id;
         const drawn = this.drawn.get(card);
         const typingKey = typing.join("\n");
+        const conflicts = conflictCounts.get(task.id) ?? 0;
         if (
           drawn?.task !== task || drawn.member !== member || drawn.typing !== typingKey ||
-          drawn.grabbed !== grabbed
+          drawn.grabbed !== grabbed || drawn.conflicts !== conflicts
         ) {
           updateCard(card, task, {
             assignee: member ? { userId: member.userId, name: member.name } : undefined,
             typing,
             grabbed,
+            conflicts,
           });
-          this.drawn.set(card, { task, member, typing: typingKey, grabbed });
+          this.drawn.set(card, { task, member, typing: typingKey, grabbed, conflicts });
         }
         placeAt(cards, card, position);
       });
@@ -179,6 +189,21 @@ export class BoardView {
       const card = this.cardElements.get(focusedTask);
       if (card && document.activeElement !== card) card.focus();
     }
+  }
+
+  /**
+   * How many open conflicts each card holds (counted again only when they changed).
+   * @param {BoardModel} view
+   * @returns {Map<string, number>}
+   */
+  #conflictCounts(view) {
+    if (this.conflictCounts.from !== view.conflicts) {
+      /** @type {Map<string, number>} */
+      const byTask = new Map();
+      for (const c of view.conflicts) byTask.set(c.taskId, (byTask.get(c.taskId) ?? 0) + 1);
+      this.conflictCounts = { from: view.conflicts, byTask };
+    }
+    return this.conflictCounts.byTask;
   }
 
   /**

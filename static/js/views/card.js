@@ -1,6 +1,7 @@
 /**
  * A task card: a focusable, draggable list item showing the title, the start of the
- * description, the assignee, who is typing on it and whether it is saved yet. Built once per
+ * description, the assignee, who is typing on it, whether it is saved yet and how many open
+ * conflicts it holds (a button that opens the editor, where they are listed). Built once per
  * task and updated in place, so focus and drag state survive live updates.
  */
 import { colorIndex, h, initials, replaceChildren } from "../dom.js";
@@ -9,7 +10,10 @@ import { icon } from "./icons.js";
 /**
  * @typedef {import("../board_model.js").Task} Task
  * @typedef {{edit(taskId: string): void, remove(taskId: string): void}} CardActions
- * @typedef {{assignee?: {userId: string, name: string}, typing: string[], grabbed: boolean}} CardContext
+ * @typedef {{
+ *   assignee?: {userId: string, name: string}, typing: string[], grabbed: boolean,
+ *   conflicts: number,
+ * }} CardContext (`conflicts`: how many open conflicts the card holds)
  */
 
 /**
@@ -46,6 +50,11 @@ export function createCard(task, actions) {
       "div",
       { class: "card-foot" },
       h("span", { class: "card-assignee" }),
+      h("button", {
+        class: "card-conflicts",
+        type: "button",
+        on: { click: () => actions.edit(/** @type {string} */ (card.dataset.taskId)) },
+      }),
       h("span", { class: "card-typing", attrs: { "aria-live": "polite" } }),
       h("span", { class: "card-pending", textContent: "Not saved yet" }),
     ),
@@ -89,11 +98,24 @@ export function updateCard(card, task, context) {
   setText(typing, typingText);
   typing.hidden = !typingText;
 
+  const conflicts = q(".card-conflicts");
+  const conflictText = context.conflicts === 0
+    ? ""
+    : `${context.conflicts} conflict${context.conflicts === 1 ? "" : "s"}`;
+  setText(conflicts, conflictText);
+  conflicts.hidden = !conflictText;
+  if (conflictText) {
+    conflicts.setAttribute("aria-label", `${conflictText} on “${task.title}”: review them`);
+  }
+  card.classList.toggle("has-conflicts", context.conflicts > 0);
+
   card.classList.toggle("pending", !!task.pending);
-  q(".card-foot").hidden = !context.assignee && !typingText && !task.pending;
+  q(".card-foot").hidden = !context.assignee && !typingText && !task.pending && !conflictText;
   card.classList.toggle("grabbed", context.grabbed);
   card.setAttribute("aria-grabbed", String(context.grabbed));
   const label = `${task.title}${name ? `, assigned to ${name}` : ""}${
+    conflictText ? `, ${conflictText}` : ""
+  }${
     task.pending ? ", not saved yet" : ""
   }. Enter to edit, Space to move, Alt and arrow keys to move one step.`;
   if (card.getAttribute("aria-label") !== label) card.setAttribute("aria-label", label);

@@ -1,6 +1,6 @@
 /**
  * A list column: header with the title, the card count and a menu (rename, move left/right,
- * delete), the ordered cards, and the "add a card" form at the bottom.
+ * archive, delete), the ordered cards, and the "add a card" form at the bottom.
  */
 import { guardText, h } from "../dom.js";
 import { TITLE_MAX } from "../text_rules.js";
@@ -12,6 +12,7 @@ import { actionMenu } from "./menu.js";
  *   addTask(listId: string, title: string): void,
  *   renameList(listId: string, title: string): void,
  *   moveList(listId: string, by: number): void,
+ *   archiveList(listId: string): void,
  *   deleteList(listId: string): void,
  *   composing(listId: string): void,
  * }} ColumnActions
@@ -32,6 +33,7 @@ export function createColumn(list, actions) {
       { label: "Rename list", run: () => startRename() },
       { label: "Move list left", run: () => actions.moveList(id(), -1) },
       { label: "Move list right", run: () => actions.moveList(id(), 1) },
+      { label: "Archive list", run: () => actions.archiveList(id()) },
       { label: "Delete list…", run: () => actions.deleteList(id()), danger: true },
     ],
   );

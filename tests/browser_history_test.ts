@@ -249,6 +249,38 @@ Deno.test("the away summary counts only other people's changes, by person and by
   );
 });
 
+Deno.test("a kept conflicting value reads as one on its card, and counts for that card while away", () => {
+  const conflict = {
+    id: "c1",
+    boardId: "b1",
+    taskId: "t1",
+    field: "description",
+    value: "mine",
+    authorId: "u-bob",
+    baseVersion: 3,
+    createdAt: at,
+  };
+  const titled = { ...names, taskTitle: (id: string) => (id === "t1" ? "Fix login" : undefined) };
+  const recorded = event("conflict_recorded", 10, "u-bob", { conflict });
+  assert.equal(
+    eventSentence(recorded, titled),
+    "Bob kept a conflicting description on “Fix login”",
+  );
+  assert.equal(
+    eventSentence(event("conflict_resolved", 11, "u-bob", { conflict }), names),
+    "Bob resolved a conflicting description on a card",
+  );
+  assert.equal(
+    eventSentence(event("conflict_recorded", 12, "u-alice", { conflict, revertOf: 11 }), titled),
+    "You undid resolving a conflicting description on “Fix login”",
+  );
+  const summary = summarizeAway([
+    recorded,
+    event("task_updated", 9, "u-bob", { task: task("t1", "l1", 0, "Fix login"), before: {} }),
+  ], "u-alice");
+  assert.deepEqual(summary.cards.map((c) => [c.title, c.count]), [["Fix login", 2]]);
+});
+
 Deno.test("keyboard undo takes the user's own last change, redo the last undo, and a new change clears redo", () => {
   const stack = new UndoStack("u-alice");
   stack.observe(event("task_updated", 1, "u-alice", { task: task("t1", "l1", 0), before: {} }));

@@ -12,8 +12,9 @@
  *   me: string,
  *   name(userId: string): string | undefined,
  *   listTitle(listId: string): string | undefined,
+ *   taskTitle?(taskId: string): string | undefined,
  *   event?(seq: number): BoardEvent | undefined,
- * }} Names how to name people and lists (from the board as it is now, and what history told us);
+ * }} Names how to name people, lists and cards (from the board as it is now, and what history told us);
  *   `event` finds an already loaded event by seq, so undoing an undo can read as "redid"
  * @typedef {{userId: string, count: number}} PersonCount
  * @typedef {{taskId: string, title: string, count: number, deleted: boolean}} CardCount
@@ -37,6 +38,8 @@ const TASK_EVENTS = new Set([
   "task_restored",
   "task_archived",
   "task_unarchived",
+  "conflict_recorded",
+  "conflict_resolved",
 ]);
 
 /**
@@ -65,7 +68,7 @@ export function joinNames(names) {
  */
 export function eventTaskId(event) {
   if (!TASK_EVENTS.has(event.type)) return null;
-  return event.task?.id ?? event.taskId ?? null;
+  return event.task?.id ?? event.taskId ?? event.conflict?.taskId ?? null;
 }
 
 /**
@@ -159,8 +162,26 @@ export function eventPredicate(event, names) {
       return event.member?.userId === event.actorId
         ? "left the board"
         : `removed ${memberName(event.member, names)} from the board`;
+    case "conflict_recorded":
+      return `kept a conflicting ${event.conflict?.field ?? "edit"} on ${
+        cardName(event.conflict?.taskId, names)
+      }`;
+    case "conflict_resolved":
+      return `resolved a conflicting ${event.conflict?.field ?? "edit"} on ${
+        cardName(event.conflict?.taskId, names)
+      }`;
   }
   return "changed the board";
+}
+
+/**
+ * A card by its current title, or "a card" when it is not on the board.
+ * @param {string | undefined} taskId
+ * @param {Names} names
+ */
+function cardName(taskId, names) {
+  const title = taskId ? names.taskTitle?.(taskId) : undefined;
+  return title === undefined ? "a card" : quote(title);
 }
 
 /**
@@ -203,6 +224,14 @@ function undonePhrase(inverse, names) {
       return inverse.before?.title !== undefined
         ? `renaming the board ${quote(inverse.board?.title)} to ${quote(inverse.before.title)}`
         : "renaming the board";
+    case "conflict_resolved":
+      return `keeping a conflicting ${inverse.conflict?.field ?? "edit"} on ${
+        cardName(inverse.conflict?.taskId, names)
+      }`;
+    case "conflict_recorded":
+      return `resolving a conflicting ${inverse.conflict?.field ?? "edit"} on ${
+        cardName(inverse.conflict?.taskId, names)
+      }`;
   }
   return "a change";
 }
@@ -366,6 +395,8 @@ export function summarizeAway(events, me) {
         };
         cards.set(taskId, card);
       }
+      // A conflict's event names no title: an older event of the card may.
+      if (!card.title && event.task?.title) card.title = event.task.title;
       card.count++;
     } else if (event.type.startsWith("list_")) lists++;
   }

@@ -425,6 +425,7 @@ export class ActivityPanel {
       me: this.context.me.id,
       name: (userId) => view.member(userId)?.name ?? this.formerNames.get(userId),
       listTitle: (listId) => view.list(listId)?.title ?? this.formerLists.get(listId),
+      taskTitle: (taskId) => view.task(taskId)?.title,
       event: (seq) => this.events.get(seq),
     };
   }

@@ -102,6 +102,7 @@ export async function showBoard(root, boardId, context) {
       me: me.id,
       name: (/** @type {string} */ userId) => view.member(userId)?.name,
       listTitle: (/** @type {string} */ listId) => view.list(listId)?.title,
+      taskTitle: (/** @type {string} */ taskId) => view.task(taskId)?.title,
       event: (/** @type {number} */ seq) => undoStack.event(seq),
     };
   };

@@ -291,6 +291,7 @@ export class TimeTravelView {
       me: now.me,
       name: (userId) => moment.model.member(userId)?.name ?? now.name(userId),
       listTitle: (listId) => moment.model.list(listId)?.title ?? now.listTitle(listId),
+      taskTitle: (taskId) => moment.model.task(taskId)?.title ?? now.taskTitle?.(taskId),
       event: (seq) => events.find((e) => e.id === seq) ?? now.event?.(seq),
     };
   }

@@ -65,6 +65,7 @@ export interface Config {
   typingTimeoutMs: number;
   eventRetentionCount: number;
   eventRetentionHours: number;
+  eventRetentionPerBoard: number;
   pruneIntervalMs: number;
   shutdownTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "silent";
@@ -376,6 +377,14 @@ export const OPTIONS: Option[] = [
     default: "168",
     min: 1,
     help: "age of the oldest kept event",
+  },
+  {
+    key: "eventRetentionPerBoard",
+    env: "EVENT_RETENTION_PER_BOARD",
+    kind: "int",
+    default: "1000",
+    min: 0,
+    help: "each board's newest events, kept whatever their age and the log's count",
   },
   {
     key: "pruneIntervalMs",

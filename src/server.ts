@@ -46,6 +46,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const retention = {
     maxCount: config.eventRetentionCount,
     maxAgeMs: config.eventRetentionHours * 3600_000,
+    keepPerBoard: config.eventRetentionPerBoard,
   };
   /**
    * Housekeeping on one timer: prune the event log, and end the live connections of sessions that

@@ -158,6 +158,24 @@ Deno.test("short polling from a pruned or future cursor answers resync", async (
   assert.equal(edge.resync, undefined);
 });
 
+Deno.test("a quiet board's readers resume without resync when a busy board's events are pruned", async () => {
+  await using server = await startTestServer();
+  const { store } = server.services;
+  const start = await store.cursor();
+  const quiet = await createTask(server, "Quiet"); // board-1
+  for (let i = 0; i < 8; i++) await store.updateTask("user-3", "task-5", { title: `Busy ${i}` });
+  assert.ok(await store.prune({ maxCount: 1, maxAgeMs: 3600_000, keepPerBoard: 3 }) >= 5);
+  const answer = await updates(server, `?since=${start}`);
+  assert.equal(answer.resync, undefined, "board-1 lost nothing");
+  assert.deepEqual(answer.data.map((e: { task?: { id: string } }) => e.task?.id), [quiet.id]);
+  const polled = await expectStatus(
+    await server.request(`/boards/board-1/poll?cursor=${start}`),
+    200,
+  );
+  assert.equal(polled.resync, undefined);
+  assert.equal(polled.data.length, 1);
+});
+
 Deno.test("long polling answers at once when events after the cursor exist", async () => {
   await using server = await startTestServer();
   const start = await server.services.store.cursor();

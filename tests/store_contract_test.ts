@@ -677,6 +677,45 @@ function storeContract(name: string, open: OpenStore, ignore: boolean): void {
       assert.equal(last.event.id, cursor + 2);
     }));
 
+  test("each board keeps its newest events when the log is pruned, and only its own pruning makes its readers resync", () =>
+    withStore(open, async (store) => {
+      const seqsOf = async (boardId: string) => {
+        const page = await store.eventsAfter([boardId], 0, ALL);
+        return { seqs: ids(page.events), horizon: page.prunedThrough };
+      };
+      await store.updateTask("user-3", "task-5", { title: "quiet" }); // board-2: seq 1
+      for (let i = 0; i < 6; i++) {
+        await store.createTask("user-1", { listId: "list-todo", title: `t${i}` }); // board-1: 2–7
+      }
+      const policy = { maxCount: 2, maxAgeMs: 3600_000, keepPerBoard: 3 };
+      assert.equal(await store.prune(policy), 3, "only board-1's oldest 3 go");
+      assert.deepEqual(await seqsOf("board-2"), { seqs: [1], horizon: 0 }, "the quiet board");
+      assert.deepEqual(await seqsOf("board-1"), { seqs: [5, 6, 7], horizon: 4 });
+      assert.equal(await store.prunedThrough(["board-2"]), 0);
+      assert.equal(await store.prunedThrough(["board-1", "board-2"]), 4, "the highest of both");
+      assert.ok(await store.prunedThrough() >= 4, "the log's horizon covers every board's");
+      assert.deepEqual(ids(await store.history("board-2", { limit: 10 }, 0)), [1]);
+      assert.equal(await store.prune(policy), 0, "pruning again removes nothing");
+
+      // New events on board-2 move its newest 3 on: its oldest goes at the next prune.
+      for (const title of ["a", "b", "c"]) {
+        await store.updateTask("user-3", "task-5", { title }); // 8–10
+      }
+      assert.equal(await store.prune(policy), 1);
+      assert.deepEqual(await seqsOf("board-2"), { seqs: [8, 9, 10], horizon: 7 });
+      assert.deepEqual(await seqsOf("board-1"), { seqs: [5, 6, 7], horizon: 4 });
+
+      // A deleted board keeps nothing past the log's own limits.
+      await store.deleteBoard("user-3", "board-2"); // 11
+      assert.equal(await store.prune(policy), 2, "board-2's events through seq 9");
+      assert.deepEqual(ids((await store.eventsAfter(["board-2"], 0, ALL)).events), [10, 11]);
+      assert.deepEqual(await seqsOf("board-1"), { seqs: [5, 6, 7], horizon: 4 });
+
+      // Without a per-board floor, every board is pruned alike again.
+      assert.equal(await store.prune({ maxCount: 1, maxAgeMs: 3600_000 }), 4);
+      assert.deepEqual(await seqsOf("board-1"), { seqs: [], horizon: 10 });
+    }));
+
   test("errors have the same codes on every store and refused mutations change nothing", () =>
     withStore(open, async (store) => {
       const seen = observe(store);

@@ -38,7 +38,7 @@ Deno.test("the database runs in WAL mode with versioned migrations applied once"
     try {
       assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       const versions = db.prepare("SELECT version, applied_at FROM schema_migrations").all();
-      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5]);
+      assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6]);
       assert.match(versions[0].applied_at as string, ISO_MS);
     } finally {
       db.close();
@@ -88,7 +88,11 @@ Deno.test("every stored time is ISO-8601 UTC with milliseconds", async () => {
 });
 
 Deno.test("the event log is pruned to the retention count on a timer", async () => {
-  await using server = await startTestServer({ eventRetentionCount: 3, pruneIntervalMs: 20 });
+  await using server = await startTestServer({
+    eventRetentionCount: 3,
+    eventRetentionPerBoard: 0,
+    pruneIntervalMs: 20,
+  });
   for (let i = 0; i < 7; i++) await createTask(server, `Task ${i}`);
   const cursor = await server.services.store.cursor();
   await waitFor(async () => (await server.services.store.prunedThrough()) === cursor - 3, {

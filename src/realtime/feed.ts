@@ -21,8 +21,9 @@ export async function isStale(
   current: number,
   member?: { userId: string; boardIds: Iterable<string> },
 ): Promise<boolean> {
-  if (cursor > current || cursor < await store.prunedThrough()) return true;
-  for (const boardId of member?.boardIds ?? []) {
+  const boardIds = member ? [...member.boardIds] : null;
+  if (cursor > current || cursor < await store.prunedThrough(boardIds)) return true;
+  for (const boardId of boardIds ?? []) {
     if (cursor < await store.replayFloor(boardId, member!.userId)) return true;
   }
   return false;

@@ -135,8 +135,10 @@ export interface EventPage {
   /** Events with seq > the cursor asked for, oldest first. */
   events: BoardEvent[];
   /**
-   * Every event with seq <= this may have been pruned, as of the same read as `events`: when
-   * the cursor asked for is below it, the page may have a hole and the reader must resync.
+   * Every event of the boards read with seq <= this may have been pruned, as of the same read
+   * as `events`: when the cursor asked for is below it, the page may have a hole and the reader
+   * must resync. Per board (the highest of the boards read), so one board's pruning never makes
+   * another board's readers resync; of every board when all boards are read.
    */
   prunedThrough: number;
 }
@@ -262,9 +264,15 @@ export interface HistoryQuery {
   revertOf?: number;
 }
 
+/**
+ * Which events `prune` lets go: those beyond the log's newest `maxCount` or older than
+ * `maxAgeMs` — except each board's newest `keepPerBoard` (default 0) while the board exists, so a
+ * quiet board keeps its recent history however busy the others are.
+ */
 export interface RetentionPolicy {
   maxCount: number;
   maxAgeMs: number;
+  keepPerBoard?: number;
 }
 
 export interface Store {
@@ -495,11 +503,15 @@ export interface Store {
    * `limit`, with the prune horizon of the same read.
    */
   eventsAfter(boardIds: readonly string[] | null, after: number, limit: number): Promise<EventPage>;
-  /** Every event with seq <= this value may have been pruned: older cursors must resync. */
-  prunedThrough(): Promise<number>;
   /**
-   * Deletes events outside the retention window and moves the prune horizon with them, in one
-   * transaction (on a shared database, one instance prunes at a time); returns how many went.
+   * Every event of these boards (null or omitted: of any board) with seq <= this value may have
+   * been pruned: older cursors must resync. The same horizon `eventsAfter` answers.
+   */
+  prunedThrough(boardIds?: readonly string[] | null): Promise<number>;
+  /**
+   * Deletes events outside the retention window and moves the prune horizons with them (each
+   * pruned board's, and the log's), in one transaction (on a shared database, one instance prunes
+   * at a time); returns how many went.
    * Also forgets idempotency keys older than a day and trash older than `TRASH_KEEP_MS`.
    */
   prune(policy: RetentionPolicy): Promise<number>;

@@ -185,6 +185,18 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (board_id, user_id)
   );
   `,
+  // 6: retention per board (see PostgresStore.prune): how far each board's events were pruned;
+  // the seq through which every board's were (the one horizon before this version); the head
+  // at the last prune (boards with events since may have old events to let go).
+  `
+  CREATE TABLE board_horizon (
+    board_id text PRIMARY KEY,
+    pruned_through bigint NOT NULL
+  );
+  ALTER TABLE event_horizon ADD COLUMN all_pruned_through bigint NOT NULL DEFAULT 0,
+    ADD COLUMN pruned_at_head bigint NOT NULL DEFAULT 0;
+  UPDATE event_horizon SET all_pruned_through = pruned_through;
+  `,
 ];
 
 /** Creates the schema if needed and brings it to the newest version, once across instances. */

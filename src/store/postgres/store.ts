@@ -1121,13 +1121,14 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<EventPage> {
     // One statement, so the page and the horizon come from the same snapshot: a prune commits
-    // its deletes and its new horizon together, and this sees both or neither.
+    // its deletes and its new horizons together, and this sees both or neither.
     const rows = await this.db.read((sql) =>
       boardIds === null
         ? sql`SELECT h.pruned_through, e.* FROM event_horizon h LEFT JOIN LATERAL (
             SELECT * FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${limit}
           ) e ON true`
-        : sql`SELECT h.pruned_through, e.* FROM event_horizon h LEFT JOIN LATERAL (
+        : sql`SELECT ${boardsHorizon(sql, boardIds)} AS pruned_through, e.*
+          FROM event_horizon h LEFT JOIN LATERAL (
             SELECT * FROM events WHERE board_id = ANY(${boardIds as string[]}::text[])
               AND seq > ${after} ORDER BY seq LIMIT ${limit}
           ) e ON true`
@@ -1138,9 +1139,12 @@ export class PostgresStore implements Store {
     };
   }
 
-  async prunedThrough(): Promise<number> {
+  async prunedThrough(boardIds: readonly string[] | null = null): Promise<number> {
     const [{ pruned_through }] = await this.db.read((sql) =>
-      sql`SELECT pruned_through FROM event_horizon WHERE id = 1`
+      boardIds === null
+        ? sql`SELECT pruned_through FROM event_horizon WHERE id = 1`
+        : sql`SELECT ${boardsHorizon(sql, boardIds)} AS pruned_through
+          FROM event_horizon h WHERE id = 1`
     );
     return Number(pruned_through);
   }
@@ -1163,17 +1167,65 @@ export class PostgresStore implements Store {
       const [{ seq: head }] = await sql`SELECT seq FROM event_head WHERE id = 1`;
       const [{ seq: byAge }] = await sql`SELECT coalesce(max(seq), 0) AS seq FROM events
         WHERE created_at < ${cutoff}`;
-      const [{ pruned_through }] = await sql`SELECT pruned_through FROM event_horizon
-        WHERE id = 1 FOR UPDATE`;
+      const [horizons] = await sql`SELECT pruned_through, all_pruned_through, pruned_at_head
+        FROM event_horizon WHERE id = 1 FOR UPDATE`;
       const through = Math.max(Number(head) - policy.maxCount, Number(byAge), 0);
-      if (through <= Number(pruned_through)) return 0;
-      const deleted = await sql`DELETE FROM events WHERE seq <= ${through}`;
-      await sql`UPDATE event_horizon SET pruned_through = ${through} WHERE id = 1`;
-      return deleted.count;
+      const keep = policy.keepPerBoard ?? 0;
+      if (keep === 0) {
+        // Every board alike: one range, one horizon for all.
+        if (through <= Number(horizons.all_pruned_through)) return 0;
+        const deleted = await sql`DELETE FROM events WHERE seq <= ${through}`;
+        await sql`UPDATE event_horizon SET all_pruned_through = ${through},
+          pruned_through = greatest(pruned_through, ${through}) WHERE id = 1`;
+        await sql`DELETE FROM board_horizon WHERE pruned_through <= ${through}`;
+        return deleted.count;
+      }
+      // The boards whose prunable events may have changed since the last prune: those with
+      // events newly at or below `through`, and those with events since (their newest `keep`
+      // moved on, or the board was deleted). Each may go through `through`, but short of its
+      // newest `keep` while the board exists.
+      const [{ gone, top }] = await sql`WITH changed AS (
+          SELECT board_id FROM events WHERE seq > ${horizons.pruned_through} AND seq <= ${through}
+          UNION SELECT board_id FROM events WHERE seq > ${horizons.pruned_at_head}
+        ), limits AS (
+          SELECT c.board_id, CASE
+            WHEN NOT EXISTS (SELECT 1 FROM boards WHERE id = c.board_id) THEN ${through}::bigint
+            ELSE least(${through}::bigint, coalesce((SELECT seq - 1 FROM events e
+              WHERE e.board_id = c.board_id ORDER BY seq DESC OFFSET ${keep - 1} LIMIT 1), 0))
+          END AS up_to FROM changed c
+        ), deleted AS (
+          DELETE FROM events e USING limits l WHERE e.board_id = l.board_id AND e.seq <= l.up_to
+          RETURNING e.board_id
+        ), pruned AS (
+          SELECT l.board_id, l.up_to FROM limits l
+          WHERE EXISTS (SELECT 1 FROM deleted d WHERE d.board_id = l.board_id)
+        ), moved AS (
+          INSERT INTO board_horizon (board_id, pruned_through) SELECT board_id, up_to FROM pruned
+          ON CONFLICT (board_id) DO UPDATE
+            SET pruned_through = greatest(board_horizon.pruned_through, excluded.pruned_through)
+        )
+        SELECT (SELECT count(*) FROM deleted) AS gone,
+          (SELECT coalesce(max(up_to), 0) FROM pruned) AS top`;
+      await sql`UPDATE event_horizon SET pruned_through = greatest(pruned_through, ${top}::bigint),
+        pruned_at_head = ${head} WHERE id = 1`;
+      // A deleted board whose events are all gone needs no horizon: no one can read it.
+      await sql`DELETE FROM board_horizon h
+        WHERE NOT EXISTS (SELECT 1 FROM boards WHERE id = h.board_id)
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.board_id = h.board_id)`;
+      return Number(gone);
     });
   }
 
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/**
+ * The prune horizon of these boards, as an expression over `event_horizon h`: the highest of
+ * theirs and of the seq through which every board was pruned (EventPage.prunedThrough).
+ */
+function boardsHorizon(sql: Sql, boardIds: readonly string[]) {
+  return sql`greatest(h.all_pruned_through, (SELECT max(pruned_through) FROM board_horizon
+    WHERE board_id = ANY(${boardIds as string[]}::text[])))`;
 }

@@ -187,6 +187,16 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (board_id, user_id)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 6: retention per board (see event_log.ts): how far each board's events were pruned, and the
+  // seq through which every board's were (the one horizon before this version).
+  `
+  CREATE TABLE board_horizon (
+    board_id TEXT PRIMARY KEY,
+    pruned_through INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO meta (key, value)
+    SELECT 'pruned_all_through', value FROM meta WHERE key = 'pruned_through';
+  `,
 ];
 
 /**

@@ -27,7 +27,7 @@ import {
   currentSeq,
   eventsAfter,
   history,
-  prunedThrough,
+  horizonOf,
   pruneEvents,
 } from "./event_log.ts";
 import { closeListSlot, moveList, openListSlot } from "./positions.ts";
@@ -1053,8 +1053,8 @@ export class SqliteStore implements Store {
     return Promise.resolve(eventsAfter(this.#db, boardIds, after, limit));
   }
 
-  prunedThrough() {
-    return Promise.resolve(prunedThrough(this.#db));
+  prunedThrough(boardIds: readonly string[] | null = null) {
+    return Promise.resolve(horizonOf(this.#db, boardIds));
   }
 
   prune(policy: RetentionPolicy): Promise<number> {

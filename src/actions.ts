@@ -21,6 +21,7 @@ import {
   recordConflictSchema,
   renameBoardSchema,
   seenSchema,
+  trashQuerySchema,
   updateListSchema,
   updateTaskSchema,
 } from "./schemas.ts";
@@ -34,7 +35,11 @@ import type {
   RevertRecord,
   Role,
   Store,
+  TrashItem,
 } from "./store/store.ts";
+
+/** Trash and archive items per page when the query does not say. */
+const SHELF_PAGE = 50;
 
 export class Actions {
   constructor(readonly store: Store) {}
@@ -244,14 +249,12 @@ export class Actions {
    * The board's trash as the caller may see it: what was deleted since they joined (like the
    * history, it would otherwise show a new member deleted cards' content).
    */
-  async trash(caller: Caller, boardId: string) {
+  async trash(caller: Caller, boardId: string, query: unknown = {}) {
+    const { before, limit } = parseInput(trashQuerySchema, query);
     await this.requireMember(caller, boardId);
-    const [items, members] = await Promise.all([
-      this.store.trash(boardId),
-      this.store.listMembers(boardId),
-    ]);
-    const joined = members.find((m) => m.userId === caller.user.id)?.addedAt ?? "";
-    return { items: items.filter((item) => item.deletedAt >= joined) };
+    const members = await this.store.listMembers(boardId);
+    const since = members.find((m) => m.userId === caller.user.id)?.addedAt;
+    return await this.store.trash(boardId, { before, limit: limit ?? SHELF_PAGE, since });
   }
 
   async restoreTask(caller: Caller, taskId: string, key?: string | null) {
@@ -332,21 +335,19 @@ export class Actions {
    * description, an archived list's cards) holds it, whatever the letter case. Searched here
    * rather than in SQL: the same Unicode case folding on both stores, over a board's archive.
    */
-  async archive(caller: Caller, boardId: string, query: unknown) {
-    const { q } = parseInput(archiveQuerySchema, query);
+  async archive(caller: Caller, boardId: string, query: unknown = {}) {
+    const { q, before, limit } = parseInput(archiveQuerySchema, query);
     await this.requireMember(caller, boardId);
-    const items = await this.store.archive(boardId);
     const needle = q?.trim().toLocaleLowerCase();
-    if (!needle) return { items };
-    const holds = (text: string) => text.toLocaleLowerCase().includes(needle);
+    const holds = (text: string) => text.toLocaleLowerCase().includes(needle!);
     const cardHolds = (task: { title: string; description: string }) =>
       holds(task.title) || holds(task.description);
-    return {
-      items: items.filter((item) =>
+    const filter = needle
+      ? (item: TrashItem) =>
         holds(item.title) ||
         (item.kind === "task" ? cardHolds(item.task) : item.tasks.some(cardHolds))
-      ),
-    };
+      : undefined;
+    return await this.store.archive(boardId, { before, limit: limit ?? SHELF_PAGE, filter });
   }
 
   /**

@@ -104,7 +104,18 @@ export const recordConflictSchema = z.strictObject({
   value: description,
   baseVersion: version,
 });
+/** How many trash or archive items one page may hold. */
+export const SHELF_PAGE_MAX = 100;
+const shelfPage = {
+  before: seqParam.optional(),
+  limit: z.string().regex(/^\d{1,4}$/, `must be a whole number from 1 to ${SHELF_PAGE_MAX}`)
+    .transform(Number)
+    .pipe(z.number().min(1).max(SHELF_PAGE_MAX, `must be at most ${SHELF_PAGE_MAX}`))
+    .optional(),
+};
+export const trashQuerySchema = z.strictObject(shelfPage);
 export const archiveQuerySchema = z.strictObject({
+  ...shelfPage,
   q: z.string().max(200, "must be at most 200 characters").optional(),
 });
 export const seenSchema = z.strictObject({

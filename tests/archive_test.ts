@@ -9,6 +9,7 @@ import { expectError, expectStatus, startTestServer, type TestServer } from "./h
 import {
   ALICE,
   BOB,
+  createTask,
   getTask,
   joinedSocket,
   type Json,
@@ -244,4 +245,76 @@ Deno.test("archive_task, unarchive_task, archive_list and unarchive_list over a 
   socket.send({ type: "unarchive_task", taskId: "task-1", requestId: "again" });
   const error = await socket.next("error", (m) => m.requestId === "again");
   assert.equal(error.code, "not_found");
+});
+
+Deno.test("the trash and the archive come in pages, newest first, and a search pages through its matches only", async () => {
+  await using server = await startTestServer(NORMAL);
+  const alice = await server.login(ALICE);
+  const made: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    made.push(
+      (await createTask(server, alice, "list-todo", `${i % 2 === 0 ? "Even" : "Odd"} ${i}`)).id,
+    );
+  }
+  for (const id of made.slice(0, 5)) {
+    await expectStatus(
+      await server.request(`/tasks/${id}`, { method: "DELETE", token: alice }),
+      200,
+    );
+  }
+  for (const id of made.slice(5)) {
+    await expectStatus(
+      await server.request(`/tasks/${id}/archive`, { method: "POST", token: alice }),
+      200,
+    );
+  }
+  const page = async (path: string) =>
+    await expectStatus(await server.request(path, { token: alice }), 200);
+  /** Every item of a paged shelf, two at a time, following `next`. */
+  const walk = async (path: string) => {
+    const seen: string[] = [];
+    let next: number | null = null;
+    let pages = 0;
+    do {
+      const sep = path.includes("?") ? "&" : "?";
+      const body = await page(`${path}${sep}limit=2${next === null ? "" : `&before=${next}`}`);
+      assert.ok(body.items.length <= 2, "a page holds at most `limit`");
+      seen.push(...body.items.map((item: Json) => item.id));
+      next = body.next;
+      pages++;
+    } while (next !== null);
+    return { seen, pages };
+  };
+
+  const trash = await walk("/boards/board-1/trash");
+  assert.deepEqual(trash.seen, made.slice(0, 5).reverse(), "newest deletion first, each once");
+  assert.equal(trash.pages, 3);
+  assert.deepEqual(
+    (await page("/boards/board-1/trash?limit=5")).next,
+    null,
+    "no next page when the page holds the last item",
+  );
+
+  // Two more archived: "Even 0" … are deleted, so the archive holds Odd 5, Even 6 and these.
+  for (const title of ["Even 7", "Odd 8", "Even 9"]) {
+    const id = (await createTask(server, alice, "list-todo", title)).id;
+    made.push(id);
+    await expectStatus(
+      await server.request(`/tasks/${id}/archive`, { method: "POST", token: alice }),
+      200,
+    );
+  }
+  const archive = await walk("/boards/board-1/archive");
+  assert.deepEqual(archive.seen, made.slice(5).reverse());
+  const evens = await walk("/boards/board-1/archive?q=even");
+  assert.deepEqual(evens.seen, [made[9], made[7], made[6]], "only matches, still newest first");
+  assert.equal(evens.pages, 2);
+
+  for (const bad of ["limit=0", "limit=101", "limit=x", "before=-1", "since=1"]) {
+    await expectError(
+      await server.request(`/boards/board-1/trash?${bad}`, { token: alice }),
+      400,
+      "validation_failed",
+    );
+  }
 });

@@ -495,7 +495,7 @@ Deno.test("a deleted card is in the trash with its full content, newest deletion
   const bob = await server.login(BOB);
   assert.deepEqual(
     await expectStatus(await server.request("/boards/board-1/trash", { token: bob }), 200),
-    { items: [] },
+    { items: [], next: null },
   );
   const task2 = await getTask(server, alice, "task-2");
   const task4 = await getTask(server, alice, "task-4");

@@ -120,7 +120,8 @@ export function boardRoutes(services: Services): Hono<AppEnv> {
   );
   app.get(
     "/boards/:id/trash",
-    async (c) => largeJson(c, await actions.trash(c.get("caller"), c.req.param("id"))),
+    async (c) =>
+      largeJson(c, await actions.trash(c.get("caller"), c.req.param("id"), c.req.query())),
   );
   app.post(
     "/tasks/:id/restore",

@@ -246,6 +246,23 @@ export type TrashItem =
   & { id: string; boardId: string; title: string; deletedBy: string | null; deletedAt: string }
   & ({ kind: "task"; listId: string; task: Task } | { kind: "list"; list: List; tasks: Task[] });
 
+/** Which page of the trash or the archive to read, newest first. */
+export interface ShelfQuery {
+  limit: number;
+  /** Only rows older than this: the `next` of an earlier page. */
+  before?: number;
+  /** Only rows deleted (or archived) at or after this time. */
+  since?: string;
+  /** Only items it accepts (a search): pages still hold `limit` of them when enough exist. */
+  filter?: (item: TrashItem) => boolean;
+}
+
+/** A page of the trash or the archive: `next` is the `before` of the next (older) page. */
+export interface ShelfPage {
+  items: TrashItem[];
+  next: number | null;
+}
+
 /** How long the trash keeps a deleted card or list: 30 days. */
 export const TRASH_KEEP_MS = 30 * 24 * 3600_000;
 
@@ -431,8 +448,8 @@ export interface Store {
     listId: string,
     options?: MutationOptions,
   ): Promise<Mutation<{ list: List; tasks: Task[] }>>;
-  /** The board's trash, newest deletion first. */
-  trash(boardId: string): Promise<TrashItem[]>;
+  /** A page of the board's trash, newest deletion first. */
+  trash(boardId: string, query: ShelfQuery): Promise<ShelfPage>;
 
   /**
    * Archives a card: off the board, kept (never pruned) until unarchived — the same row a
@@ -459,8 +476,8 @@ export interface Store {
     listId: string,
     options?: MutationOptions,
   ): Promise<Mutation<{ list: List; tasks: Task[] }>>;
-  /** The board's archived cards and lists, newest first. */
-  archive(boardId: string): Promise<TrashItem[]>;
+  /** A page of the board's archived cards and lists, newest first. */
+  archive(boardId: string, query: ShelfQuery): Promise<ShelfPage>;
 
   /**
    * Keeps a value of `actorId`'s that lost a concurrent edit on its card: one

@@ -160,7 +160,7 @@ const MIGRATIONS: string[] = [
     -- Insertion order: deletions of one batch share their time.
     ord bigint GENERATED ALWAYS AS IDENTITY
   );
-  CREATE INDEX trash_board ON trash (board_id, archived, deleted_at);
+  CREATE INDEX trash_board ON trash (board_id, archived, ord);
   CREATE INDEX trash_deleted ON trash (deleted_at) WHERE NOT archived;
   -- Covering the actor: unread counts and history by person read the index alone.
   DROP INDEX events_board_seq;

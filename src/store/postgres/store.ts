@@ -12,6 +12,7 @@
 import type { Sql } from "postgres";
 import { IdempotencyReplay, notFound } from "../../errors.ts";
 import { type BoardEvent, boardEvents } from "../events.ts";
+import { pageShelf, type ShelfReader } from "../shelf.ts";
 import { newId, now } from "../ids.ts";
 import {
   alreadyMember,
@@ -46,13 +47,14 @@ import type {
   RetentionPolicy,
   Role,
   SeedData,
+  ShelfPage,
+  ShelfQuery,
   Snapshot,
   Store,
   StoreLimits,
   Task,
   TaskChanges,
   TaskMove,
-  TrashItem,
   User,
   WriteFailure,
 } from "../store.ts";
@@ -1011,20 +1013,25 @@ export class PostgresStore implements Store {
     return { list, tasks };
   }
 
-  trash(boardId: string): Promise<TrashItem[]> {
-    return this.#shelf(boardId, false);
+  trash(boardId: string, query: ShelfQuery): Promise<ShelfPage> {
+    return pageShelf(this.#shelf(boardId, false, query.since), query);
   }
 
-  archive(boardId: string): Promise<TrashItem[]> {
-    return this.#shelf(boardId, true);
+  archive(boardId: string, query: ShelfQuery): Promise<ShelfPage> {
+    return pageShelf(this.#shelf(boardId, true, query.since), query);
   }
 
-  async #shelf(boardId: string, archived: boolean): Promise<TrashItem[]> {
-    const rows = await this.db.read((sql) =>
-      sql`SELECT * FROM trash WHERE board_id = ${boardId} AND archived = ${archived}
-        ORDER BY deleted_at DESC, ord DESC`
-    );
-    return rows.map(toTrashItem);
+  /** Reads the trash or the archive newest first (by insertion), from `since` on. */
+  #shelf(boardId: string, archived: boolean, since?: string): ShelfReader {
+    return async (before, n) => {
+      const rows = await this.db.read((sql) =>
+        sql`SELECT * FROM trash WHERE board_id = ${boardId} AND archived = ${archived}
+          ${before === null ? sql`` : sql`AND ord < ${before}`}
+          ${since === undefined ? sql`` : sql`AND deleted_at >= ${since}`}
+          ORDER BY ord DESC LIMIT ${n}`
+      );
+      return rows.map((row) => ({ key: Number(row.ord), item: toTrashItem(row) }));
+    };
   }
 
   // ---- conflicts ----------------------------------------------------------------------------

@@ -162,7 +162,8 @@ const MIGRATIONS: string[] = [
     -- Archived (kept, hidden, searchable) rather than deleted: never pruned.
     archived INTEGER NOT NULL DEFAULT 0
   ) STRICT;
-  CREATE INDEX trash_board ON trash(board_id, archived, deleted_at);
+  -- Pages read newest first by rowid, which the index holds after its columns.
+  CREATE INDEX trash_board ON trash(board_id, archived);
   CREATE INDEX trash_deleted ON trash(deleted_at) WHERE archived = 0;
   -- Covering the actor: unread counts and history by person read the index alone.
   DROP INDEX events_board_seq;

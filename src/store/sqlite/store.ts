@@ -44,6 +44,7 @@ import {
   toUser,
 } from "./rows.ts";
 import type { BoardEvent } from "../events.ts";
+import { pageShelf, type ShelfReader } from "../shelf.ts";
 import type {
   Board,
   BoardSummary,
@@ -61,13 +62,14 @@ import type {
   RetentionPolicy,
   Role,
   SeedData,
+  ShelfPage,
+  ShelfQuery,
   Snapshot,
   Store,
   StoreLimits,
   Task,
   TaskChanges,
   TaskMove,
-  TrashItem,
   User,
   WriteFailure,
 } from "../store.ts";
@@ -950,22 +952,29 @@ export class SqliteStore implements Store {
     return { list, tasks };
   }
 
-  trash(boardId: string): Promise<TrashItem[]> {
-    const rows = this.#db.all(
-      `SELECT * FROM trash WHERE board_id = ? AND archived = 0
-       ORDER BY deleted_at DESC, rowid DESC`,
-      boardId,
-    );
-    return Promise.resolve(rows.map(toTrashItem));
+  trash(boardId: string, query: ShelfQuery): Promise<ShelfPage> {
+    return pageShelf(this.#shelf(boardId, 0, query.since), query);
   }
 
-  archive(boardId: string): Promise<TrashItem[]> {
-    const rows = this.#db.all(
-      `SELECT * FROM trash WHERE board_id = ? AND archived = 1
-       ORDER BY deleted_at DESC, rowid DESC`,
-      boardId,
-    );
-    return Promise.resolve(rows.map(toTrashItem));
+  archive(boardId: string, query: ShelfQuery): Promise<ShelfPage> {
+    return pageShelf(this.#shelf(boardId, 1, query.since), query);
+  }
+
+  /** Reads the trash (archived 0) or the archive (1) newest first, from `since` on. */
+  #shelf(boardId: string, archived: 0 | 1, since = ""): ShelfReader {
+    return (before, n) =>
+      Promise.resolve(
+        this.#db.all(
+          `SELECT rowid AS shelf_key, * FROM trash
+           WHERE board_id = ? AND archived = ? AND rowid < ? AND deleted_at >= ?
+           ORDER BY rowid DESC LIMIT ?`,
+          boardId,
+          archived,
+          before ?? Number.MAX_SAFE_INTEGER,
+          since,
+          n,
+        ).map((row) => ({ key: Number(row.shelf_key), item: toTrashItem(row) })),
+      );
   }
 
   // ---- conflicts ----------------------------------------------------------------------------

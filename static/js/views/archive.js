@@ -9,6 +9,7 @@ import { api, ApiError } from "../api.js";
 import { exactTime, quote, relativeTime } from "../activity_text.js";
 import { h } from "../dom.js";
 import { SidePanel } from "./side_panel.js";
+import { pageQuery } from "./trash.js";
 
 /**
  * @typedef {import("../board_model.js").BoardEvent} BoardEvent
@@ -68,6 +69,17 @@ export class ArchivePanel {
       class: "trash-list archive-list",
       attrs: { "aria-label": "Archived cards and lists" },
     });
+    /** @type {ArchiveItem[]} the pages loaded so far, newest first */
+    this.items = [];
+    /** @type {number | null} where the next (older) page starts, if there is one */
+    this.next = null;
+    this.olderButton = h("button", {
+      type: "button",
+      class: "button button-quiet side-panel-more",
+      textContent: "Show older",
+      hidden: true,
+      on: { click: () => this.reload(true) },
+    });
     this.panel.body.append(
       h("p", {
         class: "side-panel-note",
@@ -81,6 +93,7 @@ export class ArchivePanel {
       ),
       this.status,
       this.list,
+      this.olderButton,
     );
     this.generation = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -116,18 +129,22 @@ export class ArchivePanel {
     this.pending = setTimeout(() => this.reload(), 150);
   }
 
-  async reload() {
+  /**
+   * Loads the newest page again (as many items as are shown), or with `older` the next page.
+   * @param {boolean} [older]
+   */
+  async reload(older = false) {
     clearTimeout(this.pending);
     const generation = ++this.generation;
     const q = this.search.value.trim();
-    /** @type {{items: ArchiveItem[]}} */
+    /** @type {{items: ArchiveItem[], next: number | null}} */
     let answer;
     try {
       answer = await api(
         "GET",
-        `/boards/${encodeURIComponent(this.context.boardId)}/archive${
-          q ? `?q=${encodeURIComponent(q)}` : ""
-        }`,
+        `/boards/${encodeURIComponent(this.context.boardId)}/archive?${
+          pageQuery(older ? this.next : null, this.items.length)
+        }${q ? `&q=${encodeURIComponent(q)}` : ""}`,
       );
     } catch (error) {
       if (generation !== this.generation) return;
@@ -144,7 +161,10 @@ export class ArchivePanel {
       return;
     }
     if (generation !== this.generation || !this.isOpen) return;
-    this.#draw(answer.items, q);
+    this.items = older ? [...this.items, ...answer.items] : answer.items;
+    this.next = answer.next;
+    this.olderButton.hidden = this.next === null;
+    this.#draw(this.items, q);
   }
 
   /**
@@ -160,7 +180,7 @@ export class ArchivePanel {
       : /** @type {HTMLElement} */ (buttons[focused].closest("li")).dataset.id;
     this.list.replaceChildren(...items.map((item) => this.#item(item, q)));
     this.status.textContent = items.length > 0
-      ? (q ? `${items.length} found for ${quote(q)}.` : "")
+      ? (q ? `${items.length}${this.next === null ? "" : "+"} found for ${quote(q)}.` : "")
       : q
       ? `Nothing archived matches ${quote(q)}.`
       : "Nothing is archived.";

@@ -22,6 +22,18 @@ import { SidePanel } from "./side_panel.js";
  * }} TrashContext (`restore` resolves whether the server did it; it reports refusals itself)
  */
 
+/**
+ * The query of a page of the trash or the archive: the next one after `before`, or the newest
+ * again, as many as `shown` (the server gives at most 100 at a time).
+ * @param {number | null} before
+ * @param {number} shown
+ */
+export function pageQuery(before, shown) {
+  return before === null
+    ? `limit=${Math.min(100, Math.max(50, shown))}`
+    : `before=${before}&limit=50`;
+}
+
 /** Events after which the trash holds something else. */
 const TRASH_EVENTS = new Set(["task_deleted", "list_deleted", "task_restored", "list_restored"]);
 
@@ -35,6 +47,17 @@ export class TrashPanel {
       class: "trash-list",
       attrs: { "aria-label": "Deleted cards and lists" },
     });
+    /** @type {TrashItem[]} the pages loaded so far, newest first */
+    this.items = [];
+    /** @type {number | null} where the next (older) page starts, if there is one */
+    this.next = null;
+    this.olderButton = h("button", {
+      type: "button",
+      class: "button button-quiet side-panel-more",
+      textContent: "Show older",
+      hidden: true,
+      on: { click: () => this.reload(true) },
+    });
     this.panel.body.append(
       h("p", {
         class: "side-panel-note",
@@ -42,6 +65,7 @@ export class TrashPanel {
       }),
       this.status,
       this.list,
+      this.olderButton,
     );
     this.generation = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -77,12 +101,21 @@ export class TrashPanel {
     this.pending = setTimeout(() => this.reload(), 150);
   }
 
-  async reload() {
+  /**
+   * Loads the newest page again (as many items as are shown), or with `older` the next page.
+   * @param {boolean} [older]
+   */
+  async reload(older = false) {
     const generation = ++this.generation;
-    /** @type {{items: TrashItem[]}} */
+    /** @type {{items: TrashItem[], next: number | null}} */
     let answer;
     try {
-      answer = await api("GET", `/boards/${encodeURIComponent(this.context.boardId)}/trash`);
+      answer = await api(
+        "GET",
+        `/boards/${encodeURIComponent(this.context.boardId)}/trash?${
+          pageQuery(older ? this.next : null, this.items.length)
+        }`,
+      );
     } catch (error) {
       if (generation !== this.generation) return;
       if (error instanceof ApiError && error.status === 401) return this.context.auth();
@@ -98,7 +131,10 @@ export class TrashPanel {
       return;
     }
     if (generation !== this.generation || !this.isOpen) return;
-    this.#draw(answer.items);
+    this.items = older ? [...this.items, ...answer.items] : answer.items;
+    this.next = answer.next;
+    this.olderButton.hidden = this.next === null;
+    this.#draw(this.items);
   }
 
   /** @param {TrashItem[]} items */
